@@ -1,0 +1,13 @@
+/*
+ * libexchange: signed, encrypted, versioned exchange of security records.
+ * This umbrella header includes every public module.
+ */
+#ifndef XCH_EXCHANGE_H
+#define XCH_EXCHANGE_H
+
+#include "exchange/common.h"
+#include "exchange/errors.h"
+#include "exchange/buf.h"
+#include "exchange/global.h"
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * Library initialisation.
+ */
+#include "common.h"
+
+#include <git2.h>
+#include <gpgme.h>
+#include <locale.h>
+#include <pthread.h>
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static int init_count;
+
+int xch_libexchange_init(void)
+{
+	int count, error = 0;
+
+	pthread_mutex_lock(&init_lock);
+	if (init_count == 0) {
+		if (git_libgit2_init() < 0) {
+			error = xch_error_from_git(-1, "cannot initialise libgit2");
+			goto done;
+		}
+		/* objects, refs and the index are fsync'd before they are renamed into place */
+		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+		if (!gpgme_check_version(NULL)) {
+			git_libgit2_shutdown();
+			error = xch_error_set(XCH_ECRYPTO, "cannot initialise GPGME");
+			goto done;
+		}
+	}
+	init_count++;
+done:
+	count = init_count;
+	pthread_mutex_unlock(&init_lock);
+	return error ? error : count;
+}
+
+int xch_libexchange_shutdown(void)
+{
+	int count;
+	pthread_mutex_lock(&init_lock);
+	if (init_count > 0 && --init_count == 0)
+		git_libgit2_shutdown();
+	count = init_count;
+	pthread_mutex_unlock(&init_lock);
+	return count;
+}
+
+const char *xch_libexchange_version(void)
+{
+	return PACKAGE_VERSION;
+}

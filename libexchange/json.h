@@ -1,0 +1,41 @@
+#ifndef XCH_PRIV_JSON_H
+#define XCH_PRIV_JSON_H
+
+#include "common.h"
+
+#include <jansson.h>
+
+/* Limits on untrusted JSON, documented in xch(1) and xch-records(5). */
+#define XCH_JSON_MAX_SIZE (16u * 1024 * 1024) /* bytes in one document */
+#define XCH_JSON_MAX_DEPTH 64                 /* nested arrays and objects */
+#define XCH_JSON_MAX_INT 9007199254740991LL   /* 2^53 - 1: exact in every JSON reader */
+
+/*
+ * Parse untrusted JSON strictly: valid UTF-8, no duplicate keys, no NUL
+ * in strings, nesting at most XCH_JSON_MAX_DEPTH, integers within
+ * +-XCH_JSON_MAX_INT, finite reals, at most XCH_JSON_MAX_SIZE bytes, a
+ * single value with nothing after it. Messages name origin and give line and column.
+ * *out is a new reference.
+ */
+int xch_json_parse(json_t **out, const char *data, size_t len, const char *origin);
+
+/* Read and parse a file strictly (as xch_json_parse). *out is a new reference. */
+int xch_json_load_file(json_t **out, const char *path);
+
+/*
+ * The canonical form of a value: object keys sorted by byte order, two-space
+ * indent, reals in shortest round-trip form, UTF-8 unescaped, one trailing newline.
+ * Equal documents give equal bytes.
+ */
+int xch_json_canonical(xch_buf *out, const json_t *value);
+
+/* Compact one-line form with sorted keys (for messages and --json output). */
+int xch_json_compact(xch_buf *out, const json_t *value);
+
+/* Borrowed string member, or NULL if missing or not a string. */
+const char *xch_json_str(const json_t *obj, const char *key);
+
+/* Escape a string as a JSON pointer reference token ("~" -> "~0", "/" -> "~1"). */
+int xch_json_pointer_append(xch_buf *ptr, const char *token);
+
+#endif
