@@ -83,9 +83,8 @@ static int slot_reserve(struct slot *s, size_t need)
 
 	if (s->out_cap - s->out_len >= need)
 		return 0;
-	cap = s->out_cap ? s->out_cap : 4096;
-	while (cap - s->out_len < need)
-		cap *= 2;
+	/* grow a little at a time: deflateBound is nearly always enough */
+	cap = s->out_len + need + 64 * 1024;
 	if (!(p = realloc(s->out, cap))) {
 		snprintf(s->message, sizeof(s->message), "out of memory");
 		s->error = XCH_ERROR;
@@ -144,14 +143,14 @@ static int compress_slot(struct worker *wk, struct slot *s, int level)
 					break;
 				if (ret != Z_BUF_ERROR || tries > 16)
 					return slot_fail(s, "deflateParams", ret);
-				if (slot_reserve(s, s->out_cap) < 0)
+				if (slot_reserve(s, s->out_cap - s->out_len + 1) < 0)
 					return -1;
 			}
 			wk->level = want;
 		}
 		zs->avail_in = (uInt)s->seg[i].len;
 		while (zs->avail_in > 0) {
-			if (slot_reserve(s, 4096) < 0)
+			if (slot_reserve(s, 1) < 0)
 				return -1;
 			set_out(s, zs);
 			ret = deflate(zs, Z_NO_FLUSH);
@@ -162,7 +161,7 @@ static int compress_slot(struct worker *wk, struct slot *s, int level)
 		off += s->seg[i].len;
 	}
 	for (;;) {
-		if (slot_reserve(s, 4096) < 0)
+		if (slot_reserve(s, 1) < 0)
 			return -1;
 		set_out(s, zs);
 		ret = deflate(zs, Z_FINISH);

@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #define INFLATE_OUT (64 * 1024) /* a multiple of 512: see check_end */
+#define COMPRESSED_SLACK (1024 * 1024) /* see inflate_fill */
 
 /* The UTF-8 locale, made once; (locale_t)0 if the system has none. */
 
@@ -583,6 +584,7 @@ struct xch_payload_reader {
 	int last;
 	uint64_t delivered; /* bytes handed to libarchive */
 	uint64_t total;     /* bytes inflate produced */
+	uint64_t consumed;  /* compressed bytes inflate took */
 
 	uint64_t max_total, max_entries, entries;
 	struct nameset names;
@@ -657,11 +659,21 @@ static int inflate_fill(xch_payload_reader *r, unsigned char *out, size_t cap, s
 		produced = room - r->zs.avail_out;
 		r->in += consumed;
 		r->in_len -= consumed;
+		r->consumed += consumed;
 		n += produced;
 		r->total += produced;
 		if (r->total > r->max_total)
 			return xch_error_set(XCH_ETOOBIG,
 				"payload expands beyond %llu bytes", (unsigned long long)r->max_total);
+		/*
+		 * The other way round: deflate never needs much more input than
+		 * it gives output (stored blocks cost 5 bytes in 64 KiB), so
+		 * endless input that inflates to nothing (empty blocks or
+		 * members) is cut off too.
+		 */
+		if (r->consumed > r->total + (r->total >> 3) + COMPRESSED_SLACK)
+			return xch_error_set(XCH_ETOOBIG,
+				"payload compressed stream is far larger than its content");
 		if (ret == Z_STREAM_END) {
 			r->member_open = false;
 			r->members++;

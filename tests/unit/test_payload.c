@@ -686,6 +686,29 @@ static void test_refuses_decompression_bombs(void **state)
 	xch_buf_dispose(&gz);
 }
 
+static void test_refuses_endless_empty_input(void **state)
+{
+	/* one gzip member of 300000 empty stored blocks: 1.5 MB in, nothing out */
+	static const unsigned char head[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+	static const unsigned char empty[5] = { 0x00, 0x00, 0x00, 0xff, 0xff };
+	static const unsigned char last[13] = { 0x01, 0x00, 0x00, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0 };
+	xch_buf gz = XCH_BUF_INIT;
+
+	assert_int_equal(xch_buf_put(&gz, head, sizeof(head)), 0);
+	for (int i = 0; i < 300000; i++)
+		assert_int_equal(xch_buf_put(&gz, empty, sizeof(empty)), 0);
+	assert_int_equal(xch_buf_put(&gz, last, sizeof(last)), 0);
+	assert_int_equal(read_all(&gz, 1 << 30, 65536, NULL), XCH_ETOOBIG);
+	assert_non_null(strstr(xch_error_last()->message, "far larger than its content"));
+
+	/* endless empty members */
+	xch_buf_clear(&gz);
+	for (int i = 0; i < 100000; i++)
+		gzip_append(&gz, "", 0);
+	assert_int_equal(read_all(&gz, 1 << 30, 65536, NULL), XCH_ETOOBIG);
+	xch_buf_dispose(&gz);
+}
+
 static void test_refuses_truncation(void **state)
 {
 	xch_buf gz = XCH_BUF_INIT, t = XCH_BUF_INIT, cut = XCH_BUF_INIT;
@@ -856,6 +879,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_duplicates_and_case_collisions),
 		cmocka_unit_test(test_refuses_too_many_entries),
 		cmocka_unit_test(test_refuses_decompression_bombs),
+		cmocka_unit_test(test_refuses_endless_empty_input),
 		cmocka_unit_test(test_refuses_truncation),
 		cmocka_unit_test(test_trailing_data),
 		cmocka_unit_test(test_refuses_corrupt_and_foreign_input),
