@@ -27,11 +27,16 @@
  *   no MDC           op GPG_ERR_DECRYPT_FAILED (gpg "decryption forced to
  *                    fail"), DECRYPTION_INFO 0 ...: symkey_algo
  *                    "<algo>.PGPCFB" (legacy_cipher_nomdc is not set for
- *                    AES); the plaintext was already written -> XCH_ETAMPERED
+ *                    AES), after gpg wrote the plaintext    -> XCH_ETAMPERED
+ *                    (refused before gpg sees it, see below)
  *   not OpenPGP, or  op GPG_ERR_NO_DATA, no DECRYPTION_INFO -> XCH_EMALFORMED
  *   cut before the encrypted data
- *   signed, not      op GPG_ERR_NO_DATA, no DECRYPTION_INFO (gpg verified
- *   encrypted        the signature all the same)            -> XCH_EMALFORMED
+ *   signed, not      op GPG_ERR_NO_DATA, no DECRYPTION_INFO; gpg verified
+ *   encrypted        the signature and wrote the plaintext  -> XCH_EMALFORMED
+ *                    (refused before gpg sees it, see below)
+ *   passphrase       gpg asks for the passphrase through pinentry, even
+ *   (SKESK)          in --batch, NEED_PASSPHRASE_SYM        -> XCH_ENOTFORUS
+ *                    (refused before gpg sees it, see below)
  *   not signed       op 0, no signature                     -> XCH_EBADSIG
  *   two signatures   op 0, two signatures                   -> XCH_EBADSIG
  *   bad signature    signature status GPG_ERR_BAD_SIGNATURE, fpr = the
@@ -56,6 +61,11 @@
  *
  * gpgme_op_verify (detached) gives the same signature statuses; a
  * signature that does not parse gives op GPG_ERR_NO_DATA (XCH_EMALFORMED).
+ *
+ * Before any of that, the input to decrypt is checked on its way to gpg
+ * (see "sniffer"): only public-key session keys and one integrity-protected
+ * encrypted packet, nothing after it, so that gpg never prompts for a
+ * passphrase nor writes the plaintext of a message we refuse anyway.
  */
 #include "common.h"
 #include "crypto.h"
@@ -571,6 +581,305 @@ done:
 	return error;
 }
 
+/* --- a look at the packets on their way to gpg ------------------------------ */
+
+/*
+ * The top level of a message to decrypt must be (PKESK | marker)* and one
+ * integrity-protected encrypted packet (SEIPD or AEAD), nothing after it.
+ * Every byte is checked before gpg gets it, so gpg never sees a packet we
+ * refuse: a passphrase-encrypted session key (gpg would ask for the
+ * passphrase through pinentry), encrypted data without MDC (gpg would write
+ * its plaintext before failing), a message that is not encrypted (gpg
+ * would write its plaintext), a second message after the first. Armored
+ * input is decoded on the way; text before the armor is skipped as gpg
+ * does, a cleartext signature refused.
+ */
+enum {
+	PK_HEADER,    /* a packet's first octet */
+	PK_OLDLEN,    /* old-format length octets */
+	PK_NEWLEN,    /* new-format (or partial) length octets */
+	PK_BODY,      /* skipping a body */
+	PK_REST       /* indeterminate length: to the end */
+};
+
+enum {
+	AR_UNDECIDED, /* first byte not yet seen */
+	AR_BINARY,
+	AR_SEEK,      /* text: looking for a BEGIN line */
+	AR_HEADERS,   /* armor headers, up to the blank line */
+	AR_BODY,      /* radix-64 */
+	AR_TAIL,      /* checksum and END line */
+	AR_AFTER      /* after the END line: no second BEGIN */
+};
+
+#define SNIFF_PREFIX 32
+
+typedef struct {
+	int armor, pk;
+	/* current text line: its start, and what it has */
+	char line[SNIFF_PREFIX + 1];
+	size_t line_len;
+	bool line_colon, line_text;
+	/* radix-64 */
+	uint32_t acc;
+	int nbits;
+	/* packets */
+	int tag, encrypted; /* encrypted: 0 before, 1 in, 2 after the encrypted packet */
+	bool partial;
+	unsigned char len[5];
+	size_t nlen, needlen;
+	uint64_t left;
+} sniffer;
+
+static int sniff_refuse(int code, const char *what)
+{
+	return xch_error_set(code, "%s", what);
+}
+
+/* A packet of type tag starts; may it? */
+static int sniff_tag(sniffer *sn, int tag)
+{
+	sn->tag = tag;
+	if (sn->encrypted == 2)
+		return sniff_refuse(XCH_EMALFORMED, "message has data after its encrypted packet");
+	switch (tag) {
+	case 1:  /* public-key encrypted session key */
+	case 10: /* marker */
+		if (sn->encrypted)
+			return sniff_refuse(XCH_EMALFORMED, "message has a session key after its encrypted packet");
+		return 0;
+	case 3:
+		return sniff_refuse(XCH_ENOTFORUS, "message is encrypted with a passphrase, not to a key");
+	case 9:
+		return sniff_refuse(XCH_ETAMPERED, "message has no integrity protection (no MDC)");
+	case 18: /* symmetrically encrypted and integrity protected */
+	case 20: /* AEAD */
+		sn->encrypted = 1;
+		return 0;
+	default:
+		return xch_error_set(XCH_EMALFORMED, "message is not encrypted (packet type %d at its top level)", tag);
+	}
+}
+
+static void sniff_packet_end(sniffer *sn)
+{
+	if (sn->encrypted == 1)
+		sn->encrypted = 2;
+	sn->pk = PK_HEADER;
+}
+
+/* Feed binary message octets. */
+static int sniff_packets(sniffer *sn, const unsigned char *p, size_t len)
+{
+	int error;
+
+	while (len > 0) {
+		unsigned char b;
+		if (sn->pk == PK_REST)
+			return 0;
+		if (sn->pk == PK_BODY) {
+			size_t take = sn->left < len ? (size_t)sn->left : len;
+			sn->left -= take;
+			p += take;
+			len -= take;
+			if (sn->left == 0) {
+				if (sn->partial) {
+					sn->pk = PK_NEWLEN;
+					sn->nlen = 0;
+				} else
+					sniff_packet_end(sn);
+			}
+			continue;
+		}
+		b = *p++;
+		len--;
+		switch (sn->pk) {
+		case PK_HEADER:
+			if (!(b & 0x80))
+				return sniff_refuse(XCH_EMALFORMED, "not an OpenPGP message: invalid packet header");
+			sn->nlen = 0;
+			sn->partial = false;
+			if (b & 0x40) {
+				if ((error = sniff_tag(sn, b & 0x3f)) < 0)
+					return error;
+				sn->pk = PK_NEWLEN;
+			} else {
+				if ((error = sniff_tag(sn, (b >> 2) & 0x0f)) < 0)
+					return error;
+				if ((b & 3) == 3) {
+					if (sn->encrypted != 1)
+						return sniff_refuse(XCH_EMALFORMED, "message has a session key of indeterminate length");
+					sn->pk = PK_REST;
+				} else {
+					sn->needlen = (size_t)1 << (b & 3);
+					sn->pk = PK_OLDLEN;
+				}
+			}
+			break;
+		case PK_OLDLEN:
+			sn->len[sn->nlen++] = b;
+			if (sn->nlen == sn->needlen) {
+				sn->left = 0;
+				for (size_t i = 0; i < sn->nlen; i++)
+					sn->left = (sn->left << 8) | sn->len[i];
+				sn->pk = PK_BODY;
+				if (sn->left == 0)
+					sniff_packet_end(sn);
+			}
+			break;
+		case PK_NEWLEN:
+			sn->len[sn->nlen++] = b;
+			if (sn->nlen == 1 && b < 192) {
+				sn->left = b;
+				sn->partial = false;
+			} else if (sn->nlen == 1 && b >= 224 && b < 255) {
+				if (sn->encrypted != 1)
+					return sniff_refuse(XCH_EMALFORMED, "message has a session key of partial length");
+				sn->left = (uint64_t)1 << (b & 0x1f);
+				sn->partial = true;
+			} else if (sn->nlen == 2 && sn->len[0] >= 192 && sn->len[0] < 224) {
+				sn->left = ((uint64_t)(sn->len[0] - 192) << 8) + b + 192;
+				sn->partial = false;
+			} else if (sn->nlen == 5) {
+				sn->left = ((uint64_t)sn->len[1] << 24) | ((uint64_t)sn->len[2] << 16) |
+					((uint64_t)sn->len[3] << 8) | sn->len[4];
+				sn->partial = false;
+			} else
+				break;
+			sn->pk = PK_BODY;
+			if (sn->left == 0) {
+				if (sn->partial)
+					sn->pk = PK_NEWLEN, sn->nlen = 0;
+				else
+					sniff_packet_end(sn);
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+/* The value of a radix-64 digit, -1 for whitespace, -2 for anything else. */
+static int radix64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	if (c == '\n' || c == '\r' || c == ' ' || c == '\t')
+		return -1;
+	return -2;
+}
+
+/* Decode armored body octets, in bulk; stops at the end of the body. Returns octets used or an error. */
+static ssize_t sniff_radix64(sniffer *sn, const unsigned char *p, size_t len)
+{
+	unsigned char out[4096];
+	size_t used, n = 0;
+	int error;
+
+	for (used = 0; used < len; used++) {
+		int v = radix64_value(p[used]);
+		if (v >= 0) {
+			sn->acc = (sn->acc << 6) | (uint32_t)v;
+			sn->nbits += 6;
+			if (sn->nbits >= 8) {
+				sn->nbits -= 8;
+				out[n++] = (unsigned char)(sn->acc >> sn->nbits);
+				if (n == sizeof(out)) {
+					if ((error = sniff_packets(sn, out, n)) < 0)
+						return error;
+					n = 0;
+				}
+			}
+		} else if (p[used] == '=' || p[used] == '-') {
+			/* padding, the checksum line or the END line: the data is over */
+			sn->armor = AR_TAIL;
+			sn->line_len = 0;
+			break;
+		} else if (v == -2)
+			return sniff_refuse(XCH_EMALFORMED, "message has an invalid character in its armor");
+	}
+	if (n > 0 && (error = sniff_packets(sn, out, n)) < 0)
+		return error;
+	return (ssize_t)used;
+}
+
+/* A text line ended (armor states other than the body). */
+static int sniff_line(sniffer *sn)
+{
+	static const char begin[] = "-----BEGIN PGP ", end[] = "-----END PGP ";
+	static const char signed_msg[] = "-----BEGIN PGP SIGNED MESSAGE";
+
+	switch (sn->armor) {
+	case AR_SEEK:
+	case AR_AFTER:
+		if (sn->line_len >= sizeof(begin) - 1 && !memcmp(sn->line, begin, sizeof(begin) - 1)) {
+			if (sn->armor == AR_AFTER)
+				return sniff_refuse(XCH_EMALFORMED, "message is followed by another armored block");
+			if (sn->line_len >= sizeof(signed_msg) - 1 && !memcmp(sn->line, signed_msg, sizeof(signed_msg) - 1))
+				return sniff_refuse(XCH_EMALFORMED, "message is not encrypted (a cleartext signature)");
+			sn->armor = AR_HEADERS;
+		}
+		break;
+	case AR_HEADERS:
+		if (!sn->line_text)
+			sn->armor = AR_BODY;
+		else if (!sn->line_colon)
+			return sniff_refuse(XCH_EMALFORMED, "message has an invalid armor header");
+		break;
+	case AR_TAIL:
+		if (sn->line_len >= sizeof(end) - 1 && !memcmp(sn->line, end, sizeof(end) - 1))
+			sn->armor = AR_AFTER;
+		break;
+	}
+	sn->line_len = 0;
+	sn->line_colon = sn->line_text = false;
+	return 0;
+}
+
+/* Feed the octets that go to gpg, as they are. */
+static int sniff(sniffer *sn, const unsigned char *p, size_t len)
+{
+	int error;
+
+	if (sn->armor == AR_UNDECIDED && len > 0)
+		sn->armor = (p[0] & 0x80) ? AR_BINARY : AR_SEEK;
+	if (sn->armor == AR_BINARY)
+		return sniff_packets(sn, p, len);
+	while (len > 0) {
+		unsigned char c;
+		if (sn->armor == AR_BODY) {
+			ssize_t used = sniff_radix64(sn, p, len);
+			if (used < 0)
+				return (int)used;
+			p += used;
+			len -= (size_t)used;
+			continue;
+		}
+		c = *p++;
+		len--;
+		if (c == '\n') {
+			if ((error = sniff_line(sn)) < 0)
+				return error;
+			continue;
+		}
+		if (sn->line_len < SNIFF_PREFIX)
+			sn->line[sn->line_len++] = (char)c;
+		if (c == ':')
+			sn->line_colon = true;
+		if (c != '\r' && c != ' ' && c != '\t')
+			sn->line_text = true;
+	}
+	return 0;
+}
+
 /* --- streams ------------------------------------------------------------- */
 
 typedef struct {
@@ -578,6 +887,7 @@ typedef struct {
 	xch_crypto_write_cb write;
 	void *payload;
 	int error; /* the callback's error, its message kept as it set it */
+	sniffer *sniff; /* input to decrypt: checked on its way */
 } stream;
 
 static ssize_t stream_read(void *handle, void *buf, size_t size)
@@ -596,6 +906,10 @@ static ssize_t stream_read(void *handle, void *buf, size_t size)
 		else
 			s->error = xch_error_last()->code < 0 ? xch_error_last()->code :
 				xch_error_set(XCH_ERROR, "read callback failed");
+		errno = EIO;
+		return -1;
+	}
+	if (s->sniff && n > 0 && (s->error = sniff(s->sniff, buf, (size_t)n)) < 0) {
 		errno = EIO;
 		return -1;
 	}
@@ -789,7 +1103,7 @@ int xch_crypto_sign_encrypt(xch_crypto *c, const char *signer_fpr,
 	gpgme_data_t plain = NULL, cipher = NULL;
 	gpgme_encrypt_result_t er;
 	gpgme_error_t err;
-	stream sin = { in, NULL, in_payload, 0 }, sout = { NULL, out, out_payload, 0 };
+	stream sin = { in, NULL, in_payload, 0, NULL }, sout = { NULL, out, out_payload, 0, NULL };
 	size_t i;
 	int error;
 
@@ -950,6 +1264,22 @@ static int decrypt_error(gpgme_error_t err, gpgme_decrypt_result_t dr)
 	}
 }
 
+/*
+ * Watch gpg's status lines during decryption: a message encrypted with a
+ * passphrase (SKESK) would have gpg ask for it through pinentry. No bundle
+ * is, so we stop gpg there.
+ */
+static gpgme_error_t decrypt_status(void *opaque, const char *keyword, const char *args)
+{
+	bool *symmetric = opaque;
+	(void)args;
+	if (keyword && !strcmp(keyword, "NEED_PASSPHRASE_SYM")) {
+		*symmetric = true;
+		return gpgme_error(GPG_ERR_CANCELED);
+	}
+	return 0;
+}
+
 int xch_crypto_decrypt_verify(xch_crypto *c, xch_crypto_read_cb in, void *in_payload,
 	xch_crypto_write_cb out, void *out_payload, xch_crypto_result *result)
 {
@@ -957,20 +1287,32 @@ int xch_crypto_decrypt_verify(xch_crypto *c, xch_crypto_read_cb in, void *in_pay
 	gpgme_data_t cipher = NULL, plain = NULL;
 	gpgme_decrypt_result_t dr;
 	gpgme_error_t err;
-	stream sin = { in, NULL, in_payload, 0 }, sout = { NULL, out, out_payload, 0 };
+	sniffer sn;
+	stream sin = { in, NULL, in_payload, 0, &sn }, sout = { NULL, out, out_payload, 0, NULL };
 	xch_crypto_result local = XCH_CRYPTO_RESULT_INIT, *r = result ? result : &local;
+	bool symmetric = false;
 	int error;
 
 	XCH_ARG(c && in && out);
 	memset(r, 0, sizeof(*r));
+	memset(&sn, 0, sizeof(sn));
 	if ((error = ctx_new(c, &ctx)) < 0)
 		return error;
 	if ((error = stream_data(&cipher, &sin, true)) < 0 ||
 	    (error = stream_data(&plain, &sout, false)) < 0)
 		goto done;
+	if ((err = gpgme_set_ctx_flag(ctx, "full-status", "1")) != 0) {
+		error = xch_error_from_gpgme(err, "cannot set up gpg");
+		goto done;
+	}
+	gpgme_set_status_cb(ctx, decrypt_status, &symmetric);
 	err = gpgme_op_decrypt_verify(ctx, cipher, plain);
 	if (sin.error || sout.error) {
 		error = sin.error ? sin.error : sout.error;
+		goto done;
+	}
+	if (symmetric) {
+		error = xch_error_set(XCH_ENOTFORUS, "message is encrypted with a passphrase, not to a key");
 		goto done;
 	}
 	dr = gpgme_op_decrypt_result(ctx);

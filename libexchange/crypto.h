@@ -123,19 +123,33 @@ void xch_crypto_result_clear(xch_crypto_result *r);
  * The plaintext reaches out before the signature is known: treat it as
  * untrusted until this returns 0.
  *
+ * The input is checked on its way to gpg: its top level must be
+ * public-key encrypted session keys and one integrity-protected encrypted
+ * packet (armored or not), nothing after it. A passphrase-encrypted session
+ * key (XCH_ENOTFORUS), encrypted data without MDC (XCH_ETAMPERED), a message
+ * that is not encrypted or is followed by more (XCH_EMALFORMED) are refused
+ * before gpg sees them: no pinentry, no plaintext out.
+ *
  * Errors:
- *   XCH_ENOTFORUS     no secret key for any recipient
+ *   XCH_ENOTFORUS     no secret key for any recipient, or encrypted with a
+ *                     passphrase
  *   XCH_EBADSIG       bad signature, no signature, more than one signature
+ *                     (also an alteration of the signed text inside the
+ *                     encrypted data: gpg stops at the bad signature
+ *                     before it checks the MDC)
  *   XCH_EUNTRUSTED    the signer's public key is unknown (or disabled)
  *   XCH_EKEYEXPIRED   the signer's key (or signing subkey) has expired
  *   XCH_EKEYREVOKED   the signer's key (or signing subkey) is revoked
  *   XCH_ETAMPERED     the message was altered after it was encrypted: the
  *                     session key was recovered but the encrypted data
  *                     fails its integrity check or no longer parses
- *                     (including truncation inside it), or the message
- *                     has no integrity protection (no MDC) at all
- *   XCH_EMALFORMED    not an OpenPGP message, or its outer packets (before
- *                     any decryption) do not parse
+ *                     (including truncation inside it), or the session
+ *                     key addressed to us does not decrypt (gpg: checksum
+ *                     error), or the message has no integrity protection
+ *                     (no MDC) at all
+ *   XCH_EMALFORMED    not an encrypted OpenPGP message, its outer packets
+ *                     (before any decryption) do not parse, or more
+ *                     follows it
  *   XCH_EUNSUPPORTED  an algorithm gpg does not support
  *   XCH_ECRYPTO       anything else gpg reports
  */

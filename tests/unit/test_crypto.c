@@ -67,6 +67,12 @@ static ssize_t mem_read(void *payload, void *buf, size_t len)
 	return (ssize_t)n;
 }
 
+/* The same, a few octets at a time. */
+static ssize_t mem_read_small(void *payload, void *buf, size_t len)
+{
+	return mem_read(payload, buf, len < 7 ? len : 7);
+}
+
 static int buf_write(void *payload, const void *buf, size_t len)
 {
 	return xch_buf_put(payload, buf, len);
@@ -227,6 +233,9 @@ static void test_roundtrip_armored(void **state)
 	const char *rcpts[] = { XCH_TESTKEY_COMPANY };
 	xch_buf cipher = XCH_BUF_INIT, plain = XCH_BUF_INIT, ids = XCH_BUF_INIT;
 	xch_crypto_result r = XCH_CRYPTO_RESULT_INIT;
+	gen_reader g = { 12345, 3u << 20, NULL, 0, 0 };
+	hash_writer h = { NULL, 0, false };
+	char want[XCH_SHA256_HEXSIZE + 1], got[XCH_SHA256_HEXSIZE + 1];
 
 	assert_int_equal(seal(agency, XCH_TESTKEY_AGENCY, rcpts, 1, true, "hello, company\n", &cipher), 0);
 	assert_non_null(strstr(cipher.ptr, "-----BEGIN PGP MESSAGE-----"));
@@ -236,6 +245,23 @@ static void test_roundtrip_armored(void **state)
 	assert_int_equal(r.nrecipients, 1);
 	assert_int_equal(xch_crypto_encryption_keyids(company, XCH_TESTKEY_COMPANY, true, &ids), 0);
 	assert_int_equal(strncmp(ids.ptr, r.recipient_keyids[0], 16), 0);
+	xch_crypto_result_clear(&r);
+
+	/* a few MB, armored: partial lengths through the armor */
+	xch_buf_clear(&cipher);
+	assert_int_equal(xch_sha256_new(&g.sha), 0);
+	assert_int_equal(xch_crypto_sign_encrypt(agency, XCH_TESTKEY_AGENCY, rcpts, 1, true,
+		gen_read, &g, buf_write, &cipher), 0);
+	assert_int_equal(xch_sha256_final_hex(g.sha, want), 0);
+	assert_int_equal(xch_sha256_new(&h.sha), 0);
+	{
+		mem_reader m = { (const unsigned char *)cipher.ptr, cipher.size, 0 };
+		assert_int_equal(xch_crypto_decrypt_verify(company, mem_read, &m, hash_write, &h, &r), 0);
+	}
+	assert_int_equal(xch_sha256_final_hex(h.sha, got), 0);
+	assert_string_equal(got, want);
+	xch_sha256_free(g.sha);
+	xch_sha256_free(h.sha);
 	xch_crypto_result_clear(&r);
 	xch_buf_dispose(&ids);
 	xch_buf_dispose(&plain);
@@ -510,6 +536,7 @@ static void test_refuses_odd_messages(void **state)
 	xch_buf_clear(&plain);
 	assert_int_equal(open_buf(company, data.ptr, data.size, &plain, &r), XCH_ETAMPERED);
 	assert_non_null(strstr(xch_error_last()->message, "integrity"));
+	assert_int_equal(plain.size, 0); /* refused before gpg saw it */
 	xch_crypto_result_clear(&r);
 	unlink(out);
 
@@ -520,9 +547,112 @@ static void test_refuses_odd_messages(void **state)
 	assert_int_equal(xch_file_read(&data, sig, 1 << 20, 0), 0);
 	xch_buf_clear(&plain);
 	assert_int_equal(open_buf(company, data.ptr, data.size, &plain, &r), XCH_EMALFORMED);
+	assert_non_null(strstr(xch_error_last()->message, "not encrypted"));
+	assert_int_equal(plain.size, 0);
+	xch_crypto_result_clear(&r);
+	unlink(sig);
+
+	/* a cleartext signature */
+	assert_int_equal(run_gpg(home_agency, (const char *[]){ "-u", XCH_TESTKEY_AGENCY,
+		"--output", sig, "--clearsign", in, NULL }), 0);
+	assert_int_equal(xch_file_read(&data, sig, 1 << 20, 0), 0);
+	xch_buf_clear(&plain);
+	assert_int_equal(open_buf(company, data.ptr, data.size, &plain, &r), XCH_EMALFORMED);
+	assert_int_equal(plain.size, 0);
 	xch_crypto_result_clear(&r);
 	unlink(sig);
 	unlink(in);
+	xch_buf_dispose(&data);
+	xch_buf_dispose(&plain);
+}
+
+static void expect_refused(const xch_buf *data, int code, const char *words)
+{
+	xch_buf plain = XCH_BUF_INIT;
+	xch_crypto_result r = XCH_CRYPTO_RESULT_INIT;
+
+	assert_int_equal(open_buf(company, data->ptr, data->size, &plain, &r), code);
+	assert_non_null(strstr(xch_error_last()->message, words));
+	assert_string_equal(r.signer_fpr, "");
+	xch_crypto_result_clear(&r);
+	xch_buf_dispose(&plain);
+}
+
+/*
+ * Messages refused before gpg sees the offending packet: no pinentry for a
+ * passphrase, no second message.
+ */
+static void test_refuses_passphrase_and_extra_messages(void **state)
+{
+	xch_buf data = XCH_BUF_INIT, two = XCH_BUF_INIT, hidden = XCH_BUF_INIT;
+	const char *rcpts[] = { XCH_TESTKEY_COMPANY };
+	char *p;
+
+	/* encrypted with a passphrase: binary, armored (made by make-messages.sh) */
+	read_fixture(&data, "sym.gpg");
+	expect_refused(&data, XCH_ENOTFORUS, "passphrase");
+	read_fixture(&data, "sym.asc");
+	expect_refused(&data, XCH_ENOTFORUS, "passphrase");
+	/* ... behind a line of text and another armor name, which gpg accepts */
+	assert_non_null(p = strstr(data.ptr, "MESSAGE-----"));
+	assert_int_equal(xch_buf_printf(&hidden, "hello\n-----BEGIN PGP ARMORED FILE-----%s", p + 12), 0);
+	expect_refused(&hidden, XCH_ENOTFORUS, "passphrase");
+	/* to company and to a passphrase at once */
+	read_fixture(&data, "sym-company.gpg");
+	expect_refused(&data, XCH_ENOTFORUS, "passphrase");
+
+	/* two good messages one after the other: binary, armored */
+	xch_buf_clear(&data);
+	assert_int_equal(seal(agency, XCH_TESTKEY_AGENCY, rcpts, 1, false, "one", &data), 0);
+	assert_int_equal(seal(agency, XCH_TESTKEY_AGENCY, rcpts, 1, false, "two", &data), 0);
+	expect_refused(&data, XCH_EMALFORMED, "after its encrypted packet");
+	xch_buf_clear(&data);
+	assert_int_equal(seal(agency, XCH_TESTKEY_AGENCY, rcpts, 1, true, "one", &data), 0);
+	assert_int_equal(seal(agency, XCH_TESTKEY_AGENCY, rcpts, 1, true, "two", &data), 0);
+	expect_refused(&data, XCH_EMALFORMED, "another armored block");
+	/* but text after the END line is fine (gpg ignores it) */
+	xch_buf_clear(&data);
+	assert_int_equal(seal(agency, XCH_TESTKEY_AGENCY, rcpts, 1, true, "one", &data), 0);
+	assert_int_equal(xch_buf_puts(&data, "trailing words\n"), 0);
+	{
+		xch_buf plain = XCH_BUF_INIT;
+		assert_int_equal(open_buf(company, data.ptr, data.size, &plain, NULL), 0);
+		assert_string_equal(plain.ptr, "one");
+		xch_buf_dispose(&plain);
+	}
+	xch_buf_dispose(&data);
+	xch_buf_dispose(&two);
+	xch_buf_dispose(&hidden);
+}
+
+/* The checks on the way to gpg work whatever the reads' sizes. */
+static void test_small_reads(void **state)
+{
+	const char *rcpts[] = { XCH_TESTKEY_COMPANY };
+	xch_buf data = XCH_BUF_INIT, plain = XCH_BUF_INIT;
+	xch_crypto_result r = XCH_CRYPTO_RESULT_INIT;
+
+	for (int armor = 0; armor < 2; armor++) {
+		mem_reader m = { NULL, 0, 0 };
+		xch_buf_clear(&data);
+		xch_buf_clear(&plain);
+		assert_int_equal(seal(agency, XCH_TESTKEY_AGENCY, rcpts, 1, armor, "in small pieces\n", &data), 0);
+		m.data = (const unsigned char *)data.ptr;
+		m.len = data.size;
+		assert_int_equal(xch_crypto_decrypt_verify(company, mem_read_small, &m, buf_write, &plain, &r), 0);
+		assert_string_equal(plain.ptr, "in small pieces\n");
+		assert_string_equal(r.signer_fpr, XCH_TESTKEY_AGENCY);
+		xch_crypto_result_clear(&r);
+	}
+	for (int armor = 0; armor < 2; armor++) {
+		mem_reader m = { NULL, 0, 0 };
+		read_fixture(&data, armor ? "sym.asc" : "sym.gpg");
+		m.data = (const unsigned char *)data.ptr;
+		m.len = data.size;
+		assert_int_equal(xch_crypto_decrypt_verify(company, mem_read_small, &m, buf_write, &plain, &r),
+			XCH_ENOTFORUS);
+		xch_crypto_result_clear(&r);
+	}
 	xch_buf_dispose(&data);
 	xch_buf_dispose(&plain);
 }
@@ -763,6 +893,8 @@ int main(void)
 		cmocka_unit_test(test_flipped_byte),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_refuses_odd_messages),
+		cmocka_unit_test(test_refuses_passphrase_and_extra_messages),
+		cmocka_unit_test(test_small_reads),
 		cmocka_unit_test(test_detached),
 		cmocka_unit_test(test_key_info_and_check),
 		cmocka_unit_test(test_import_export),
