@@ -615,6 +615,7 @@ enum {
 #define SNIFF_PREFIX 32
 
 typedef struct {
+	bool detached;      /* a detached signature: signature packets only */
 	int armor, pk;
 	/* current text line: its start, and what it has */
 	char line[SNIFF_PREFIX + 1];
@@ -640,6 +641,9 @@ static int sniff_refuse(int code, const char *what)
 static int sniff_tag(sniffer *sn, int tag)
 {
 	sn->tag = tag;
+	if (sn->detached)
+		return tag == 2 ? 0 : xch_error_set(XCH_EMALFORMED,
+			"not a detached signature (packet type %d at its top level)", tag);
 	if (sn->encrypted == 2)
 		return sniff_refuse(XCH_EMALFORMED, "message has data after its encrypted packet");
 	switch (tag) {
@@ -708,7 +712,7 @@ static int sniff_packets(sniffer *sn, const unsigned char *p, size_t len)
 					return error;
 				if ((b & 3) == 3) {
 					if (sn->encrypted != 1)
-						return sniff_refuse(XCH_EMALFORMED, "message has a session key of indeterminate length");
+						return sniff_refuse(XCH_EMALFORMED, "message has a packet of indeterminate length");
 					sn->pk = PK_REST;
 				} else {
 					sn->needlen = (size_t)1 << (b & 3);
@@ -734,7 +738,7 @@ static int sniff_packets(sniffer *sn, const unsigned char *p, size_t len)
 				sn->partial = false;
 			} else if (sn->nlen == 1 && b >= 224 && b < 255) {
 				if (sn->encrypted != 1)
-					return sniff_refuse(XCH_EMALFORMED, "message has a session key of partial length");
+					return sniff_refuse(XCH_EMALFORMED, "message has a packet of partial length");
 				sn->left = (uint64_t)1 << (b & 0x1f);
 				sn->partial = true;
 			} else if (sn->nlen == 2 && sn->len[0] >= 192 && sn->len[0] < 224) {
@@ -1403,6 +1407,7 @@ done:
 int xch_crypto_verify_detached(xch_crypto *c, const void *data, size_t len, const void *sig,
 	size_t siglen, char signer_fpr_out[XCH_FPR_HEXSIZE + 1], int64_t *sig_time)
 {
+	sniffer sn;
 	gpgme_ctx_t ctx;
 	gpgme_data_t din = NULL, dsig = NULL;
 	gpgme_error_t err;
@@ -1414,6 +1419,10 @@ int xch_crypto_verify_detached(xch_crypto *c, const void *data, size_t len, cons
 		*sig_time = 0;
 	if (siglen == 0)
 		return xch_error_set(XCH_EBADSIG, "no signature: the signature is empty");
+	memset(&sn, 0, sizeof(sn));
+	sn.detached = true;
+	if ((error = sniff(&sn, sig, siglen)) < 0)
+		return error;
 	if ((error = ctx_new(c, &ctx)) < 0)
 		return error;
 	if ((err = gpgme_data_new_from_mem(&din, data ? data : "", len, 0)) != 0 ||

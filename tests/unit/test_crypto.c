@@ -686,6 +686,20 @@ static void test_detached(void **state)
 	assert_int_equal(xch_crypto_verify_detached(company, text, strlen(text), "garbage", 7, fpr, NULL),
 		XCH_EMALFORMED);
 	assert_int_equal(xch_crypto_verify_detached(company, text, strlen(text), "", 0, fpr, NULL), XCH_EBADSIG);
+	/* not signatures at all: an encrypted message, a passphrase message, a key */
+	{
+		xch_buf other = XCH_BUF_INIT;
+		read_fixture(&other, "expired-to-agency.gpg");
+		assert_int_equal(xch_crypto_verify_detached(company, text, strlen(text), other.ptr, other.size, fpr,
+			NULL), XCH_EMALFORMED);
+		read_fixture(&other, "sym.asc");
+		assert_int_equal(xch_crypto_verify_detached(company, text, strlen(text), other.ptr, other.size, fpr,
+			NULL), XCH_EMALFORMED);
+		read_fixture(&other, "agency.pub.asc");
+		assert_int_equal(xch_crypto_verify_detached(company, text, strlen(text), other.ptr, other.size, fpr,
+			NULL), XCH_EMALFORMED);
+		xch_buf_dispose(&other);
+	}
 	/* a signer company does not know */
 	assert_int_equal(xch_crypto_sign_detached(outsider, XCH_TESTKEY_MALLORY, text, strlen(text), false, &msig), 0);
 	assert_int_equal(xch_crypto_verify_detached(company, text, strlen(text), msig.ptr, msig.size, fpr, NULL),
