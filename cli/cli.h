@@ -8,8 +8,12 @@
 #include <stdio.h>
 
 #include <exchange.h>
+#include <exchange/record.h>
+#include <exchange/store.h>
+#include <exchange/schema.h>
 
 #include "opt.h"
+#include "commands.h"
 
 /* Exit codes: the contract documented in xch(1). */
 #define EXIT_OK 0
@@ -45,4 +49,19 @@ void cli_json_string(FILE *f, const char *s);
 
 #define CLI_COMMAND(name) int cmd_##name(int argc, char **argv)
 
+
+
+#include <jansson.h>
+
+/* Open the store: XCH_DIR if set, else the one containing the current directory. */
+int cli_open_store(xch_store **out);
+
+/* Print a JSON value (compact if !pretty) and a newline on stdout; steals the reference. */
+void cli_print_json(json_t *v, bool pretty);
+
+/* Parse canonical record JSON for display (new reference or NULL). */
+json_t *cli_record_json(const xch_record *r);
+
+/* Format seconds since the epoch as RFC 3339 UTC into out[32]. */
+void cli_time(char out[32], int64_t t);
 #endif

@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -146,6 +148,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xch: '%s' is not an xch command; see 'xch --help'\n", argv[i]);
 		return EXIT_USAGE;
 	}
+	if (cli_global.dir && chdir(cli_global.dir) < 0)
+		return cli_die(EXIT_USAGE, "cannot change to '%s': %s", cli_global.dir, strerror(errno));
 	if ((error = xch_libexchange_init()) < 0)
 		return cli_fail(error);
 	rc = c->fn(argc - i, argv + i);

@@ -52,6 +52,11 @@ void cli_opt_usage(FILE *f, const char *command, const cli_opt *opts)
 			synopsis_item(f, o);
 			continue;
 		}
+		if (o->flags & CLI_OPT_REQUIRED) {
+			fputc(' ', f);
+			synopsis_item(f, o);
+			continue;
+		}
 		if (o->flags & CLI_OPT_ALT) {
 			fputs(" | ", f);
 		} else {
@@ -152,7 +157,11 @@ int cli_opt_parse(const char *command, const char *summary, const cli_opt *opts,
 				return bad(command, opts, "unknown option '%s'", a);
 			if (o->type == CLI_OPT_FLAG && eq)
 				return bad(command, opts, "option '%s' takes no value", a);
-			if ((error = take(command, opts, o, eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL))))
+			if (o->type == CLI_OPT_FLAG)
+				error = take(command, opts, o, NULL);
+			else
+				error = take(command, opts, o, eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL));
+			if (error)
 				return error;
 			continue;
 		}
@@ -190,9 +199,9 @@ int cli_opt_parse(const char *command, const char *summary, const cli_opt *opts,
 	for (const cli_opt *o = opts; o->name; o++) {
 		if (!(o->flags & CLI_OPT_REQUIRED))
 			continue;
-		if ((o->type == CLI_OPT_ARG && !*(const char **)o->dest) ||
-		    (o->type == CLI_OPT_ARGS && ((cli_strv *)o->dest)->n == 0))
-			return bad(command, opts, "missing %s", o->name);
+		if (((o->type == CLI_OPT_ARG || o->type == CLI_OPT_VALUE) && !*(const char **)o->dest) ||
+		    ((o->type == CLI_OPT_ARGS || o->type == CLI_OPT_LIST) && ((cli_strv *)o->dest)->n == 0))
+			return bad(command, opts, o->type <= CLI_OPT_LIST ? "missing --%s" : "missing %s", o->name);
 	}
 	return CLI_PARSE_OK;
 }

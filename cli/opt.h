@@ -14,7 +14,7 @@ typedef enum {
 	CLI_OPT_ARGS   /* the remaining positional arguments: *(cli_strv *)dest */
 } cli_opt_type;
 
-#define CLI_OPT_REQUIRED 1u /* an ARG or ARGS that must be present */
+#define CLI_OPT_REQUIRED 1u /* an argument or option that must be given */
 #define CLI_OPT_ALT      2u /* an alternative to the option before it: [--a | --b] */
 #define CLI_OPT_HIDDEN   4u /* parsed, not shown */
 

@@ -9,5 +9,8 @@
 #include "exchange/errors.h"
 #include "exchange/buf.h"
 #include "exchange/global.h"
+#include "exchange/schema.h"
+#include "exchange/record.h"
+#include "exchange/store.h"
 
 #endif

@@ -87,6 +87,10 @@ int xch_json_parse(json_t **out, const char *data, size_t len, const char *origi
 		const char *text = jerr.text;
 		if (strstr(text, "too big integer") || strstr(text, "real number overflow"))
 			text = "number out of range";
+		else if (strstr(text, "NUL"))
+			text = "NUL character (\\u0000) in a string";
+		else if (jerr.position <= 3 && len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3))
+			text = "byte order mark before the document";
 		return xch_error_set(XCH_EMALFORMED, "'%s': line %d, column %d: %s",
 		                     origin, jerr.line, jerr.column, text);
 	}
@@ -116,11 +120,53 @@ static int dump_cb(const char *data, size_t size, void *payload)
 	return xch_buf_put(payload, data, size) < 0 ? -1 : 0;
 }
 
+/* The fewest significant digits that print v so it reads back exactly. */
+static int real_digits(double v)
+{
+	char tmp[64];
+	for (int p = 1; p < 17; p++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", p, v);
+		if (strtod(tmp, NULL) == v)
+			return p;
+	}
+	return 17;
+}
+
+/*
+ * jansson prints every real of a document with one precision: take the
+ * smallest that reads every real back exactly, so 9.8 stays "9.8" and the
+ * output depends on the values alone.
+ */
+static int max_real_digits(const json_t *v)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+	int p = 1, q;
+
+	switch (json_typeof(v)) {
+	case JSON_REAL:
+		return real_digits(json_real_value(v));
+	case JSON_OBJECT:
+		json_object_foreach((json_t *)v, key, child)
+			if ((q = max_real_digits(child)) > p)
+				p = q;
+		return p;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, child)
+			if ((q = max_real_digits(child)) > p)
+				p = q;
+		return p;
+	default:
+		return p;
+	}
+}
+
 int xch_json_canonical(xch_buf *out, const json_t *value)
 {
 	xch_buf_clear(out);
-	if (json_dump_callback(value, dump_cb, out,
-	                       JSON_SORT_KEYS | JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)) < 0)
+	if (json_dump_callback(value, dump_cb, out, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_ENCODE_ANY |
+	                       JSON_REAL_PRECISION(max_real_digits(value))) < 0)
 		return xch_error_set(XCH_ERROR, "cannot serialise JSON");
 	return xch_buf_putc(out, '\n');
 }
@@ -128,8 +174,8 @@ int xch_json_canonical(xch_buf *out, const json_t *value)
 int xch_json_compact(xch_buf *out, const json_t *value)
 {
 	xch_buf_clear(out);
-	if (json_dump_callback(value, dump_cb, out,
-	                       JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)) < 0)
+	if (json_dump_callback(value, dump_cb, out, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY |
+	                       JSON_REAL_PRECISION(max_real_digits(value))) < 0)
 		return xch_error_set(XCH_ERROR, "cannot serialise JSON");
 	if (!out->ptr)
 		return xch_buf_puts(out, "");

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -332,4 +333,36 @@ bool xch_name_valid(const char *s, size_t max)
 			return false;
 	}
 	return i <= max && !strstr(s, "..");
+}
+
+bool xch_fpr_valid(const char *s)
+{
+	size_t i;
+	if (!s)
+		return false;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return i == 40;
+}
+
+void xch_fpr_normalize(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'a' && *s <= 'f')
+			*s = (char)(*s - 32);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int xch_rmtree(const char *path)
+{
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+		return xch_error_set_os(XCH_EOS, "cannot remove '%s'", path);
+	return 0;
 }

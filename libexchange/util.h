@@ -57,4 +57,12 @@ int xch_random(void *buf, size_t len);
 /* Is s a safe single path component for a name we create ([A-Za-z0-9._-], no leading dot)? */
 bool xch_name_valid(const char *s, size_t max);
 
+
+/* Is s an OpenPGP v4 fingerprint: exactly 40 hex digits? */
+bool xch_fpr_valid(const char *s);
+/* Upper-case a fingerprint in place. */
+void xch_fpr_normalize(char *s);
+
+/* Remove a directory tree we created (does not follow symbolic links). */
+int xch_rmtree(const char *path);
 #endif

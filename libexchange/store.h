@@ -1,0 +1,39 @@
+#ifndef XCH_PRIV_STORE_H
+#define XCH_PRIV_STORE_H
+
+#include "common.h"
+#include "json.h"
+
+#include <git2.h>
+
+struct xch_store {
+	git_repository *repo;
+	char *top;               /* the store's top directory */
+	char *gitdir;            /* top/.xch */
+	xch_schema_set *schemas; /* built-in schemas, loaded on first use */
+};
+
+/* The built-in schema set of the store, loaded on first use (borrowed). */
+int xch_store_schemas(xch_schema_set **out, xch_store *s);
+
+/* Tree paths of a record, a tombstone and an attachment. */
+int xch_store_record_path(xch_buf *out, const char *type, const char *id);
+int xch_store_tombstone_path(xch_buf *out, const char *id);
+int xch_store_attachment_path(xch_buf *out, const char *sha256);
+
+/* The tree of the main branch (new reference; NULL tree for an empty store is an error). */
+int xch_store_head_tree(git_tree **out, git_commit **commit_out, xch_store *s);
+
+/* Take and release the store's write lock (flock on .xch/lock). */
+int xch_store_lock(int *fd_out, xch_store *s);
+void xch_store_unlock(int fd);
+
+/* The commit signature for changes made here. */
+int xch_store_signature(git_signature **out, xch_store *s);
+
+/* Stage path = data (a blob), or the removal of path when data is NULL. */
+int xch_change_put_file(xch_change *c, const char *path, const void *data, size_t len);
+
+#define XCH_STORE_BRANCH "refs/heads/main"
+
+#endif
