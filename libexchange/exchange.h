@@ -12,5 +12,7 @@
 #include "exchange/schema.h"
 #include "exchange/record.h"
 #include "exchange/store.h"
+#include "exchange/partner.h"
+#include "exchange/bundle.h"
 
 #endif

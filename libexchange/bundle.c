@@ -1,0 +1,1188 @@
+/*
+ * Sealed bundles: seal, verify, open, inspect. The format is specified in
+ * xch-bundle(5): an outer ustar container holding payload.gpg (the
+ * OpenPGP signed and encrypted payload archive), envelope.json (cleartext
+ * metadata a transfer station can check) and envelope.sig (the sender's
+ * detached signature of envelope.json).
+ */
+#include "common.h"
+#include "store.h"
+#include "record.h"
+#include "schema.h"
+#include "crypto.h"
+#include "container.h"
+#include "payload.h"
+#include "deflate.h"
+#include "sha256.h"
+#include "json.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BUNDLE_FORMAT "xch-bundle/1"
+#define ENVELOPE_FORMAT "xch-envelope/1"
+#define DEFAULT_EXPIRY (30 * 86400)
+#define MANIFEST_MAX XCH_JSON_MAX_SIZE
+
+struct xch_bundle_info {
+	char *envelope;   /* canonical JSON */
+	char *manifest;   /* canonical JSON or NULL */
+	char *sender;     /* partner name or NULL */
+	char *signature;  /* a note for inspect */
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* An error raised on another thread, carried back to the caller's. */
+typedef struct {
+	int code;
+	char message[1024];
+} thread_error;
+
+static void thread_error_take(thread_error *te, int code)
+{
+	te->code = code;
+	snprintf(te->message, sizeof(te->message), "%s", xch_error_last()->message);
+}
+
+static int thread_error_give(const thread_error *te)
+{
+	return xch_error_set(te->code, "%s", te->message);
+}
+
+/*
+ * Does the record's marking let it go to partner? If not, say why in why.
+ * TLP:RED and TLP:AMBER+STRICT go only to partners on the share list; any
+ * other level goes to anyone, unless a share list is given.
+ */
+static bool marking_allows(const json_t *record, const char *partner, char *why, size_t whylen)
+{
+	json_t *m = json_object_get(record, "marking"), *share = json_object_get(m, "share_with"), *v;
+	const char *tlp = xch_json_str(m, "tlp");
+	bool listed = false;
+	size_t i;
+
+	json_array_foreach(share, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), partner))
+			listed = true;
+	if (!tlp) {
+		snprintf(why, whylen, "no marking");
+		return false;
+	}
+	if ((!strcmp(tlp, "RED") || !strcmp(tlp, "AMBER+STRICT")) && !listed) {
+		snprintf(why, whylen, "TLP:%s and not shared with '%s'", tlp, partner);
+		return false;
+	}
+	if (json_is_array(share) && !listed) {
+		snprintf(why, whylen, "TLP:%s, share list excludes '%s'", tlp, partner);
+		return false;
+	}
+	return true;
+}
+
+/* ---- seal --------------------------------------------------------------- */
+
+typedef struct {
+	char *path;     /* entry path in the payload */
+	char *tree_path;/* where its bytes are in the store's tree */
+	git_oid oid;
+	uint64_t size;
+	char sha256[XCH_SHA256_HEXSIZE + 1];
+	bool store_only;
+} seal_entry;
+
+typedef struct {
+	xch_store *s;
+	const xch_seal_options *opts;
+	xch_schema_set *schemas;
+	seal_entry *entries;
+	size_t nentries, aentries;
+	json_t *tombstones;
+	int error;
+	size_t left_out;
+	bool explicit;
+} seal_ctx;
+
+static int add_entry(seal_ctx *ctx, const char *path, const char *tree_path, const git_oid *oid,
+                     uint64_t size, const char *sha, bool store_only)
+{
+	seal_entry *e;
+	for (size_t i = 0; i < ctx->nentries; i++)
+		if (!strcmp(ctx->entries[i].path, path))
+			return 0; /* one copy of an attachment shared by records */
+	if (ctx->nentries == ctx->aentries) {
+		size_t na = ctx->aentries ? ctx->aentries * 2 : 64;
+		seal_entry *n = realloc(ctx->entries, na * sizeof(*n));
+		if (!n)
+			return xch_error_oom();
+		ctx->entries = n;
+		ctx->aentries = na;
+	}
+	e = &ctx->entries[ctx->nentries];
+	memset(e, 0, sizeof(*e));
+	if (!(e->path = strdup(path)) || !(e->tree_path = strdup(tree_path))) {
+		free(e->path);
+		return xch_error_oom();
+	}
+	git_oid_cpy(&e->oid, oid);
+	e->size = size;
+	memcpy(e->sha256, sha, sizeof(e->sha256));
+	e->store_only = store_only;
+	ctx->nentries++;
+	return 0;
+}
+
+static void notify(seal_ctx *ctx, const xch_record *r, int included, const char *reason)
+{
+	if (ctx->opts->notify)
+		ctx->opts->notify(xch_record_id(r), xch_record_type(r), included, reason, ctx->opts->notify_payload);
+}
+
+static int select_record(const xch_record *r, void *payload)
+{
+	seal_ctx *ctx = payload;
+	xch_violations *v = NULL;
+	xch_buf path = XCH_BUF_INIT, apath = XCH_BUF_INIT;
+	const char *data;
+	char sha[XCH_SHA256_HEXSIZE + 1], why[256];
+	size_t len;
+	git_oid oid;
+	int error;
+
+	if ((error = xch_record_validate(&v, ctx->schemas, r)) < 0) {
+		xch_violations_free(v);
+		if (error != XCH_ESCHEMA)
+			return error;
+		notify(ctx, r, 0, "fails its schema");
+		ctx->left_out++;
+		return ctx->explicit ? xch_error_set(XCH_ESCHEMA, "record '%s' fails its schema; "
+		                                     "see 'xch validate'", xch_record_id(r)) : 0;
+	}
+	for (size_t i = 0; i < ctx->opts->nto; i++) {
+		if (!marking_allows(xch_record_json(r), ctx->opts->to[i], why, sizeof(why))) {
+			notify(ctx, r, 0, why);
+			ctx->left_out++;
+			return ctx->explicit ? xch_error_set(XCH_EMARKING, "record '%s' cannot go to '%s': %s",
+			                                     xch_record_id(r), ctx->opts->to[i], why) : 0;
+		}
+	}
+	xch_record_canonical(r, &data, &len);
+	if ((error = xch_sha256_hex(sha, data, len)) < 0 ||
+	    (error = git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB)) < 0 ||
+	    (error = xch_store_record_path(&path, xch_record_type(r), xch_record_id(r))) < 0)
+		goto done;
+	{
+		char epath[200];
+		snprintf(epath, sizeof(epath), "records/%s.json", xch_record_id(r));
+		if ((error = add_entry(ctx, epath, path.ptr, &oid, len, sha, false)) < 0)
+			goto done;
+	}
+	for (size_t i = 0; i < xch_record_attachment_count(r); i++) {
+		const char *aname, *asha, *mt;
+		uint64_t asize;
+		char epath[128];
+		git_tree *tree = NULL;
+		git_tree_entry *te = NULL;
+
+		if ((error = xch_record_attachment(r, i, &aname, &mt, &asize, &asha)) < 0 ||
+		    (error = xch_store_attachment_path(&apath, asha)) < 0)
+			goto done;
+		if ((error = xch_store_head_tree(&tree, NULL, ctx->s)) < 0)
+			goto done;
+		if (git_tree_entry_bypath(&te, tree, apath.ptr) != 0) {
+			git_tree_free(tree);
+			error = xch_error_set(XCH_ENOTFOUND, "attachment '%s' of record '%s' is not in the store",
+			                      aname, xch_record_id(r));
+			goto done;
+		}
+		snprintf(epath, sizeof(epath), "attachments/%s", asha);
+		error = add_entry(ctx, epath, apath.ptr, git_tree_entry_id(te), asize, asha,
+		                  mt && (!strncmp(mt, "image/", 6) || !strncmp(mt, "video/", 6) ||
+		                         !strcmp(mt, "application/zip") || !strcmp(mt, "application/gzip")));
+		git_tree_entry_free(te);
+		git_tree_free(tree);
+		if (error < 0)
+			goto done;
+	}
+	notify(ctx, r, 1, NULL);
+done:
+	xch_buf_dispose(&path);
+	xch_buf_dispose(&apath);
+	return error;
+}
+
+static int collect_tombstones(seal_ctx *ctx)
+{
+	git_tree *tree = NULL, *top = NULL;
+	git_tree_entry *e = NULL;
+	int error = 0;
+
+	if ((error = xch_store_head_tree(&tree, NULL, ctx->s)) < 0)
+		return error;
+	if (git_tree_entry_bypath(&e, tree, "tombstones") != 0 ||
+	    git_tree_lookup(&top, ctx->s->repo, git_tree_entry_id(e)) < 0)
+		goto done;
+	for (size_t i = 0; i < git_tree_entrycount(top) && !error; i++) {
+		git_tree *shard = NULL;
+		if (git_tree_lookup(&shard, ctx->s->repo, git_tree_entry_id(git_tree_entry_byindex(top, i))) < 0)
+			continue;
+		for (size_t j = 0; j < git_tree_entrycount(shard) && !error; j++) {
+			git_blob *blob = NULL;
+			json_t *t = NULL;
+			if (git_blob_lookup(&blob, ctx->s->repo, git_tree_entry_id(git_tree_entry_byindex(shard, j))) < 0)
+				continue;
+			if ((error = xch_json_parse(&t, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+			                            "tombstone")) == 0)
+				json_array_append_new(ctx->tombstones, t);
+			git_blob_free(blob);
+		}
+		git_tree_free(shard);
+	}
+done:
+	git_tree_free(top);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	return error;
+}
+
+typedef struct {
+	const char *gitdir;
+	seal_entry *entries;
+	size_t nentries;
+	const char *manifest;
+	size_t manifest_len;
+	int64_t mtime;
+	int fd;             /* the pipe's write end */
+	thread_error err;
+} producer_ctx;
+
+static int pipe_sink(void *payload, const void *data, size_t len)
+{
+	return xch_write_all(*(int *)payload, data, len);
+}
+
+static int write_blob(xch_payload_writer *w, git_odb *odb, const seal_entry *e)
+{
+	git_odb_stream *st = NULL;
+	size_t len;
+	git_object_t type;
+	char buf[65536];
+	int error;
+
+	if ((error = xch_payload_begin(w, e->path, e->size, e->store_only)) < 0)
+		return error;
+	if (git_odb_open_rstream(&st, &len, &type, odb, &e->oid) == 0) {
+		/* loose objects stream: a large attachment never sits in memory whole */
+		ssize_t n;
+		while ((n = git_odb_stream_read(st, buf, sizeof(buf))) > 0)
+			if ((error = xch_payload_write(w, buf, (size_t)n)) < 0)
+				break;
+		git_odb_stream_free(st);
+		if (n < 0)
+			return xch_error_from_git((int)n, "cannot read '%s'", e->tree_path);
+	} else {
+		git_odb_object *obj = NULL;
+		if ((error = git_odb_read(&obj, odb, &e->oid)) < 0)
+			return xch_error_from_git(error, "cannot read '%s'", e->tree_path);
+		error = xch_payload_write(w, git_odb_object_data(obj), git_odb_object_size(obj));
+		git_odb_object_free(obj);
+	}
+	if (error < 0)
+		return error;
+	return xch_payload_end(w);
+}
+
+static void *producer(void *arg)
+{
+	producer_ctx *p = arg;
+	git_repository *repo = NULL;
+	git_odb *odb = NULL;
+	xch_payload_writer *w = NULL;
+	int error;
+
+	if ((error = git_repository_open_ext(&repo, p->gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL)) < 0 ||
+	    (error = git_repository_odb(&odb, repo)) < 0) {
+		error = xch_error_from_git(error, "cannot open the store");
+		goto done;
+	}
+	if ((error = xch_payload_writer_new(&w, pipe_sink, &p->fd, XCH_DEFLATE_DEFAULT_LEVEL, 0, p->mtime)) < 0 ||
+	    (error = xch_payload_add(w, "manifest.json", p->manifest, p->manifest_len, false)) < 0)
+		goto done;
+	for (size_t i = 0; i < p->nentries && !error; i++)
+		error = write_blob(w, odb, &p->entries[i]);
+	if (!error)
+		error = xch_payload_finish(w);
+done:
+	if (error < 0)
+		thread_error_take(&p->err, error);
+	xch_payload_writer_free(w);
+	git_odb_free(odb);
+	git_repository_free(repo);
+	close(p->fd);
+	return NULL;
+}
+
+static ssize_t fd_read(void *payload, void *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = read(*(int *)payload, buf, len);
+		if (n >= 0 || errno != EINTR) {
+			if (n < 0)
+				xch_error_set_os(XCH_EOS, "cannot read the payload pipe");
+			return n;
+		}
+	}
+}
+
+static int container_sink(void *payload, const void *data, size_t len)
+{
+	return xch_container_write_payload(payload, data, len);
+}
+
+/* state/channels/<key>.json: the channel id and last sequence for a recipient set. */
+static int channel_state(json_t **out, xch_buf *path, xch_store *s, json_t *names)
+{
+	xch_buf joined = XCH_BUF_INIT, data = XCH_BUF_INIT;
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	char hex[XCH_SHA256_HEXSIZE + 1];
+	json_t *v;
+	size_t i;
+	int error;
+
+	json_array_foreach(names, i, v)
+		xch_buf_printf(&joined, "%s%s", i ? "," : "", json_string_value(v));
+	if ((error = xch_sha256_hex(hex, joined.ptr ? joined.ptr : "", joined.size)) < 0)
+		goto done;
+	xch_buf_clear(path);
+	xch_buf_printf(path, "state/channels/%.32s.json", hex);
+	if ((error = xch_store_head_tree(&tree, NULL, s)) < 0)
+		goto done;
+	if (git_tree_entry_bypath(&e, tree, path->ptr) == 0 &&
+	    git_blob_lookup(&blob, s->repo, git_tree_entry_id(e)) == 0) {
+		error = xch_json_parse(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), path->ptr);
+	} else {
+		unsigned char rnd[16];
+		xch_buf id = XCH_BUF_INIT;
+		if ((error = xch_random(rnd, sizeof(rnd))) == 0 && (error = xch_buf_put_hex(&id, rnd, 16)) == 0)
+			*out = json_pack("{s:s, s:O, s:I}", "channel", id.ptr, "recipients", names, "sequence",
+			                 (json_int_t)0);
+		xch_buf_dispose(&id);
+	}
+done:
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	xch_buf_dispose(&joined);
+	xch_buf_dispose(&data);
+	return error;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *opts)
+{
+	seal_ctx ctx = { 0 };
+	xch_crypto *c = NULL;
+	xch_change *ch = NULL;
+	xch_buf me = XCH_BUF_INIT, tmp = XCH_BUF_INIT, manifest = XCH_BUF_INIT, env = XCH_BUF_INIT;
+	xch_buf sig = XCH_BUF_INIT, state_path = XCH_BUF_INIT, state_data = XCH_BUF_INIT, keyids = XCH_BUF_INIT;
+	xch_buf commit_msg = XCH_BUF_INIT;
+	xch_container_writer *cw = NULL;
+	json_t *recips = json_array(), *names = json_array(), *entries = json_array(), *m = NULL;
+	json_t *envj = NULL, *state = NULL, *rkeyids = json_array();
+	const char **fprs = NULL, **sorted = NULL;
+	char **fpr_store = NULL;
+	char created[32], expires[32], payload_sha[XCH_SHA256_HEXSIZE + 1];
+	unsigned char rnd[16];
+	uint64_t payload_size = 0;
+	time_t now = xch_time_now();
+	pthread_t th;
+	bool thread_started = false;
+	int fd = -1, pipefd[2] = { -1, -1 }, error;
+	producer_ctx prod = { 0 };
+	json_int_t seq;
+
+	XCH_ARG(out && s && opts && opts->nto > 0);
+	if (opts->version != XCH_SEAL_OPTIONS_VERSION)
+		return xch_error_set(XCH_EINVALID, "unsupported seal options version %u", opts->version);
+	ctx.s = s;
+	ctx.opts = opts;
+	ctx.tombstones = json_array();
+	ctx.explicit = opts->nids > 0;
+
+	/* who seals, to whom */
+	if ((error = xch_store_identity(&me, s)) < 0 || (error = xch_crypto_new(&c, NULL)) < 0)
+		goto done;
+	if ((error = xch_crypto_check_key(c, me.ptr, true, true)) < 0) {
+		xch_error_prefix("cannot sign with our identity %s", me.ptr);
+		goto done;
+	}
+	fprs = calloc(opts->nto, sizeof(*fprs));
+	fpr_store = calloc(opts->nto, sizeof(*fpr_store));
+	sorted = calloc(opts->nto, sizeof(*sorted));
+	if (!fprs || !fpr_store || !sorted) {
+		error = xch_error_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < opts->nto; i++) {
+		xch_partner *p = NULL;
+		char *nl;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(opts->to[i], opts->to[j])) {
+				error = xch_error_set(XCH_EINVALID, "partner '%s' named twice", opts->to[i]);
+				goto done;
+			}
+		if ((error = xch_partner_lookup(&p, s, opts->to[i])) < 0)
+			goto done;
+		fpr_store[i] = strdup(xch_partner_key(p, 0));
+		xch_partner_free(p);
+		if (!fpr_store[i]) {
+			error = xch_error_oom();
+			goto done;
+		}
+		fprs[i] = fpr_store[i];
+		sorted[i] = opts->to[i];
+		if ((error = xch_crypto_check_key(c, fprs[i], false, false)) < 0) {
+			xch_error_prefix("cannot encrypt to partner '%s'", opts->to[i]);
+			goto done;
+		}
+		xch_buf_clear(&keyids);
+		if ((error = xch_crypto_encryption_keyids(c, fprs[i], true, &keyids)) < 0)
+			goto done;
+		if ((nl = strchr(keyids.ptr, '\n')))
+			*nl = '\0';
+		json_array_append_new(rkeyids, json_string(keyids.ptr));
+		json_array_append_new(recips, json_pack("{s:s, s:s}", "name", opts->to[i], "fpr", fprs[i]));
+	}
+	qsort(sorted, opts->nto, sizeof(*sorted), cmp_str);
+	for (size_t i = 0; i < opts->nto; i++)
+		json_array_append_new(names, json_string(sorted[i]));
+
+	/* what goes: the lock is held from here to the end */
+	if (!opts->dry_run && (error = xch_change_new(&ch, s)) < 0)
+		goto done;
+	if ((error = xch_store_schemas(&ctx.schemas, s)) < 0)
+		goto done;
+	if (opts->nids) {
+		for (size_t i = 0; i < opts->nids && !error; i++) {
+			xch_record *r = NULL;
+			if ((error = xch_store_get(&r, s, opts->ids[i])) == 0) {
+				if (opts->type && strcmp(opts->type, xch_record_type(r)))
+					error = xch_error_set(XCH_EINVALID, "record '%s' is an %s, not an %s",
+					                      opts->ids[i], xch_record_type(r), opts->type);
+				else
+					error = select_record(r, &ctx);
+			}
+			xch_record_free(r);
+		}
+	} else {
+		error = xch_store_foreach(s, opts->type, select_record, &ctx);
+		if (!error)
+			error = collect_tombstones(&ctx);
+	}
+	if (error < 0)
+		goto done;
+
+	/* the manifest */
+	if ((error = channel_state(&state, &state_path, s, names)) < 0)
+		goto done;
+	seq = json_integer_value(json_object_get(state, "sequence")) + 1;
+	if ((error = xch_random(rnd, sizeof(rnd))) < 0)
+		goto done;
+	xch_buf_clear(&tmp);
+	xch_buf_put_hex(&tmp, rnd, sizeof(rnd));
+	memcpy(out->bundle_id, tmp.ptr, 33);
+	xch_time_format(created, now);
+	{
+		int64_t valid = DEFAULT_EXPIRY;
+		if (opts->expires && (error = xch_duration_parse(&valid, opts->expires)) < 0)
+			goto done;
+		xch_time_format(expires, now + valid);
+	}
+	{
+		size_t natt = 0;
+		for (size_t i = 0; i < ctx.nentries; i++) {
+			seal_entry *e = &ctx.entries[i];
+			natt += !strncmp(e->path, "attachments/", 12);
+			json_array_append_new(entries, json_pack("{s:s, s:I, s:s}", "path", e->path,
+				"size", (json_int_t)e->size, "sha256", e->sha256));
+		}
+		out->records = ctx.nentries - natt;
+		out->attachments = natt;
+	}
+	out->tombstones = json_array_size(ctx.tombstones);
+	out->left_out = ctx.left_out;
+	out->sequence = (uint64_t)seq;
+	m = json_pack("{s:s, s:s, s:{s:s}, s:O, s:s, s:I, s:n, s:s, s:s, s:s, s:O, s:O, s:{s:I, s:I, s:I}}",
+		"format", BUNDLE_FORMAT, "bundle_id", out->bundle_id, "sender", "fpr", me.ptr,
+		"recipients", recips, "channel", xch_json_str(state, "channel"), "sequence", seq, "base",
+		"kind", "full", "created", created, "expires", expires, "entries", entries,
+		"tombstones", ctx.tombstones, "counts", "records", (json_int_t)out->records,
+		"attachments", (json_int_t)out->attachments, "tombstones", (json_int_t)out->tombstones);
+	if (!m || (error = xch_json_canonical(&manifest, m)) < 0) {
+		error = m ? error : xch_error_oom();
+		goto done;
+	}
+	if (opts->dry_run)
+		goto done;
+
+	/* payload: records -> pax tar -> parallel gzip -> pipe -> gpg -> container */
+	if (opts->output)
+		error = xch_buf_sets(&out->path, opts->output);
+	else
+		error = xch_buf_printf(&out->path, "bundle-%.12s.xch", out->bundle_id);
+	if (error < 0 || (error = xch_file_open_temp(&fd, &tmp, out->path.ptr)) < 0)
+		goto done;
+	if ((error = xch_container_writer_new(&cw, fd, (int64_t)now)) < 0)
+		goto fail;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		error = xch_error_set_os(XCH_EOS, "cannot make a pipe");
+		goto fail;
+	}
+	prod.gitdir = s->gitdir;
+	prod.entries = ctx.entries;
+	prod.nentries = ctx.nentries;
+	prod.manifest = manifest.ptr;
+	prod.manifest_len = manifest.size;
+	prod.mtime = (int64_t)now;
+	prod.fd = pipefd[1];
+	if (pthread_create(&th, NULL, producer, &prod) != 0) {
+		error = xch_error_set(XCH_EOS, "cannot start a thread");
+		goto fail;
+	}
+	pipefd[1] = -1; /* the producer closes it */
+	thread_started = true;
+	error = xch_crypto_sign_encrypt(c, me.ptr, fprs, opts->nto, opts->armor, fd_read, &pipefd[0],
+	                                container_sink, cw);
+	close(pipefd[0]);
+	pipefd[0] = -1;
+	pthread_join(th, NULL);
+	thread_started = false;
+	if (prod.err.code) {
+		error = thread_error_give(&prod.err);
+		goto fail;
+	}
+	if (error < 0 || (error = xch_container_payload_done(cw, &payload_size, payload_sha)) < 0)
+		goto fail;
+
+	/* the envelope, signed apart so a transfer station can check it */
+	envj = json_pack("{s:s, s:s, s:s, s:O, s:s, s:I, s:s, s:s, s:{s:I, s:s}}",
+		"format", ENVELOPE_FORMAT, "bundle_id", out->bundle_id, "sender_fpr", me.ptr,
+		"recipients", rkeyids, "channel", xch_json_str(state, "channel"), "sequence", seq,
+		"created", created, "expires", expires, "payload", "size", (json_int_t)payload_size,
+		"sha256", payload_sha);
+	if (!envj || (error = xch_json_canonical(&env, envj)) < 0) {
+		error = envj ? error : xch_error_oom();
+		goto fail;
+	}
+	if ((error = xch_crypto_sign_detached(c, me.ptr, env.ptr, env.size, false, &sig)) < 0 ||
+	    (error = xch_container_add(cw, XCH_CONTAINER_ENVELOPE, env.ptr, env.size)) < 0 ||
+	    (error = xch_container_add(cw, XCH_CONTAINER_SIGNATURE, sig.ptr, sig.size)) < 0 ||
+	    (error = xch_container_finish(cw)) < 0)
+		goto fail;
+	out->size = xch_container_writer_bytes(cw);
+
+	/* the sequence is ours once the bundle is complete; then it takes its name */
+	json_object_set_new(state, "sequence", json_integer(seq));
+	json_object_set_new(state, "last_bundle", json_string(out->bundle_id));
+	if ((error = xch_json_canonical(&state_data, state)) < 0 ||
+	    (error = xch_change_put_file(ch, state_path.ptr, state_data.ptr, state_data.size)) < 0 ||
+	    (error = xch_buf_printf(&commit_msg, "seal %s: sequence %lld to %s\n\nBundle: %s\n",
+	                            xch_json_str(state, "channel"), (long long)seq,
+	                            opts->to[0], out->bundle_id)) < 0 ||
+	    (error = xch_change_commit(ch, commit_msg.ptr, NULL)) < 0)
+		goto fail;
+	error = xch_file_commit(fd, tmp.ptr, out->path.ptr);
+	fd = -1;
+	goto done;
+fail:
+	if (fd >= 0) {
+		close(fd);
+		fd = -1;
+		unlink(tmp.ptr);
+	}
+done:
+	if (thread_started) {
+		close(pipefd[0]);
+		pthread_join(th, NULL);
+	}
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp.ptr);
+	}
+	xch_container_writer_free(cw);
+	for (size_t i = 0; i < ctx.nentries; i++) {
+		free(ctx.entries[i].path);
+		free(ctx.entries[i].tree_path);
+	}
+	free(ctx.entries);
+	for (size_t i = 0; fpr_store && i < opts->nto; i++)
+		free(fpr_store[i]);
+	free(fpr_store);
+	free(fprs);
+	free(sorted);
+	json_decref(ctx.tombstones);
+	json_decref(recips);
+	json_decref(names);
+	json_decref(entries);
+	json_decref(rkeyids);
+	json_decref(m);
+	json_decref(envj);
+	json_decref(state);
+	xch_change_free(ch);
+	xch_crypto_free(c);
+	xch_buf_dispose(&me);
+	xch_buf_dispose(&tmp);
+	xch_buf_dispose(&manifest);
+	xch_buf_dispose(&env);
+	xch_buf_dispose(&sig);
+	xch_buf_dispose(&state_path);
+	xch_buf_dispose(&state_data);
+	xch_buf_dispose(&keyids);
+	xch_buf_dispose(&commit_msg);
+	return error;
+}
+
+void xch_seal_result_dispose(xch_seal_result *r)
+{
+	if (r)
+		xch_buf_dispose(&r->path);
+}
+
+/* ---- verify and open ---------------------------------------------------- */
+
+typedef struct {
+	xch_crypto *c;
+	xch_container *box;
+	int fd;              /* the pipe's write end */
+	xch_crypto_result result;
+	int code;
+	thread_error err;
+} decrypt_ctx;
+
+static ssize_t box_read(void *payload, void *buf, size_t len)
+{
+	return xch_container_payload_read(payload, buf, len);
+}
+
+static int pipe_write(void *payload, const void *data, size_t len)
+{
+	return xch_write_all(*(int *)payload, data, len);
+}
+
+static void *decryptor(void *arg)
+{
+	decrypt_ctx *d = arg;
+	d->code = xch_crypto_decrypt_verify(d->c, box_read, d->box, pipe_write, &d->fd, &d->result);
+	if (d->code < 0)
+		thread_error_take(&d->err, d->code);
+	close(d->fd);
+	return NULL;
+}
+
+typedef struct {
+	int fd;
+	char buf[65536];
+} pipe_reader;
+
+static ssize_t pipe_pull(void *payload, const void **buf)
+{
+	pipe_reader *p = payload;
+	ssize_t n;
+	do
+		n = read(p->fd, p->buf, sizeof(p->buf));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return xch_error_set_os(XCH_EOS, "cannot read the decrypted payload");
+	*buf = p->buf;
+	return n;
+}
+
+static int info_new(xch_bundle_info **out)
+{
+	if (!(*out = calloc(1, sizeof(**out))))
+		return xch_error_oom();
+	return 0;
+}
+
+void xch_bundle_info_free(xch_bundle_info *i)
+{
+	if (!i)
+		return;
+	free(i->envelope);
+	free(i->manifest);
+	free(i->sender);
+	free(i->signature);
+	free(i);
+}
+
+const char *xch_bundle_info_envelope(const xch_bundle_info *i) { return i->envelope; }
+const char *xch_bundle_info_manifest(const xch_bundle_info *i) { return i->manifest; }
+const char *xch_bundle_info_sender(const xch_bundle_info *i) { return i->sender; }
+const char *xch_bundle_info_signature(const xch_bundle_info *i) { return i->signature; }
+
+static bool str_eq(const json_t *a, const json_t *b)
+{
+	return json_is_string(a) && json_is_string(b) && !strcmp(json_string_value(a), json_string_value(b));
+}
+
+/* Check the envelope: form, signature by a pinned key, expiry. */
+static int check_envelope(json_t **envj_out, xch_bundle_info *info, xch_store *s, xch_crypto *c,
+                          xch_container *box, bool judge)
+{
+	const xch_buf *env = xch_container_envelope(box), *sig = xch_container_signature(box);
+	xch_schema_set *set;
+	xch_violations *v = NULL;
+	xch_partner *p = NULL;
+	xch_buf canon = XCH_BUF_INIT;
+	json_t *envj = NULL;
+	char signer[41] = "";
+	int64_t sig_time = 0;
+	time_t expires;
+	int error;
+
+	if ((error = xch_json_parse(&envj, env->ptr, env->size, "envelope.json")) < 0)
+		return error;
+	*envj_out = envj;
+	if ((error = xch_json_canonical(&canon, envj)) < 0)
+		return error;
+	info->envelope = xch_buf_detach(&canon);
+	if ((error = xch_store_schemas(&set, s)) < 0)
+		return error;
+	if ((error = xch_schema_validate_json(&v, set, "urn:xch:schema:envelope", envj)) < 0) {
+		if (error == XCH_ESCHEMA)
+			error = xch_error_set(XCH_EMALFORMED, "envelope.json is malformed: %s: %s",
+			                      *xch_violations_instance(v, 0) ? xch_violations_instance(v, 0) : "/",
+			                      xch_violations_message(v, 0));
+		xch_violations_free(v);
+		return error;
+	}
+	if (strcmp(xch_json_str(envj, "format"), ENVELOPE_FORMAT))
+		return xch_error_set(XCH_EUNSUPPORTED, "unsupported bundle format '%s'", xch_json_str(envj, "format"));
+	error = xch_crypto_verify_detached(c, env->ptr, env->size, sig->ptr, sig->size, signer, &sig_time);
+	if (error < 0) {
+		info->signature = strdup(xch_error_last()->message);
+		return judge ? error : 0;
+	}
+	if (strcasecmp(signer, xch_json_str(envj, "sender_fpr"))) {
+		error = xch_error_set(XCH_EBADSIG, "envelope signed by %s but claims sender %s", signer,
+		                      xch_json_str(envj, "sender_fpr"));
+		info->signature = strdup(xch_error_last()->message);
+		return judge ? error : 0;
+	}
+	if ((error = xch_partner_by_key(&p, s, signer)) < 0) {
+		error = xch_error_set(XCH_EUNTRUSTED, "bundle signed by %s, which is not a pinned partner key", signer);
+		info->signature = strdup(xch_error_last()->message);
+		return judge ? error : 0;
+	}
+	info->sender = strdup(xch_partner_name(p));
+	xch_buf_printf(&canon, "good signature by partner '%s' (%s)", xch_partner_name(p), signer);
+	info->signature = xch_buf_detach(&canon);
+	xch_partner_free(p);
+	if (xch_time_parse(&expires, xch_json_str(envj, "expires")) < 0)
+		return xch_error_set(XCH_EMALFORMED, "envelope.json has a bad expiry time");
+	if (judge && xch_time_now() > expires)
+		return xch_error_set(XCH_EEXPIRED, "bundle expired at %s", xch_json_str(envj, "expires"));
+	return 0;
+}
+
+/* Hash the whole payload region against the signed envelope, before decrypting a byte. */
+static int check_payload_hash(xch_container *box, const json_t *envj)
+{
+	char buf[1 << 16], hex[XCH_SHA256_HEXSIZE + 1];
+	json_t *pl = json_object_get(envj, "payload");
+	ssize_t n;
+	int error;
+
+	if ((uint64_t)json_integer_value(json_object_get(pl, "size")) != xch_container_payload_size(box))
+		return xch_error_set(XCH_ETAMPERED, "payload is %llu bytes, the envelope says %lld",
+		                     (unsigned long long)xch_container_payload_size(box),
+		                     (long long)json_integer_value(json_object_get(pl, "size")));
+	if ((error = xch_container_payload_rewind(box)) < 0)
+		return error;
+	while ((n = xch_container_payload_read(box, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0)
+		return (int)n;
+	if ((error = xch_container_payload_sha256(box, hex)) < 0)
+		return error;
+	if (strcmp(hex, xch_json_str(pl, "sha256")))
+		return xch_error_set(XCH_ETAMPERED, "payload does not match its envelope (SHA-256 %.16s..., "
+		                     "signed %.16s...)", hex, xch_json_str(pl, "sha256"));
+	return xch_container_payload_rewind(box);
+}
+
+typedef struct {
+	const char *path;
+	uint64_t size;
+	const char *sha256;
+	bool seen;
+} want_entry;
+
+static int check_manifest(const json_t *m, const json_t *envj, const char *me)
+{
+	static const char *const same[] = { "bundle_id", "channel", "created", "expires", NULL };
+	json_t *r;
+	size_t i;
+	bool ours = false;
+
+	if (strcmp(xch_json_str(m, "format"), BUNDLE_FORMAT))
+		return xch_error_set(XCH_EUNSUPPORTED, "unsupported manifest format '%s'", xch_json_str(m, "format"));
+	for (i = 0; same[i]; i++)
+		if (!str_eq(json_object_get(m, same[i]), json_object_get(envj, same[i])))
+			return xch_error_set(XCH_ETAMPERED, "manifest and envelope disagree on %s: they are not "
+			                     "from the same bundle", same[i]);
+	if (json_integer_value(json_object_get(m, "sequence")) != json_integer_value(json_object_get(envj, "sequence")))
+		return xch_error_set(XCH_ETAMPERED, "manifest and envelope disagree on the sequence");
+	if (strcasecmp(xch_json_str(json_object_get(m, "sender"), "fpr"), xch_json_str(envj, "sender_fpr")))
+		return xch_error_set(XCH_ETAMPERED, "manifest and envelope name different senders");
+	{
+		/* a manifest that lies about its counts is refused */
+		json_t *counts = json_object_get(m, "counts"), *e;
+		json_int_t nrec = 0, natt = 0;
+		json_array_foreach(json_object_get(m, "entries"), i, e)
+			if (!strncmp(xch_json_str(e, "path"), "records/", 8))
+				nrec++;
+			else
+				natt++;
+		if (json_integer_value(json_object_get(counts, "records")) != nrec ||
+		    json_integer_value(json_object_get(counts, "attachments")) != natt ||
+		    json_integer_value(json_object_get(counts, "tombstones")) !=
+		    (json_int_t)json_array_size(json_object_get(m, "tombstones")))
+			return xch_error_set(XCH_ETAMPERED, "manifest counts do not match its entries");
+	}
+	json_array_foreach(json_object_get(m, "recipients"), i, r)
+		if (!strcasecmp(xch_json_str(r, "fpr"), me))
+			ours = true;
+	if (!ours)
+		return xch_error_set(XCH_ENOTFORUS, "the signed manifest does not name us as a recipient: "
+		                     "re-encrypted to us by someone else?");
+	return 0;
+}
+
+/* Write an extracted entry under dir, never outside it. */
+static int open_out(int *fd, const char *dir, const char *path)
+{
+	xch_buf p = XCH_BUF_INIT;
+	const char *slash = strchr(path, '/');
+	int error = 0;
+
+	if (slash) {
+		xch_buf_printf(&p, "%s/%.*s", dir, (int)(slash - path), path);
+		if ((error = xch_mkdir_private(p.ptr, true)) < 0)
+			goto done;
+		xch_buf_clear(&p);
+	}
+	xch_buf_printf(&p, "%s/%s", dir, path);
+	if ((*fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		error = xch_error_set_os(XCH_EOS, "cannot create '%s'", p.ptr);
+done:
+	xch_buf_dispose(&p);
+	return error;
+}
+
+static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader *rd, const json_t *envj,
+                        const char *me, const char *dir)
+{
+	xch_schema_set *set;
+	xch_violations *v = NULL;
+	xch_buf mbuf = XCH_BUF_INIT, canon = XCH_BUF_INIT;
+	json_t *m = NULL, *e;
+	want_entry *want = NULL;
+	size_t nwant = 0, i;
+	const char *path;
+	uint64_t size;
+	char buf[1 << 16];
+	int error;
+
+	if ((error = xch_payload_next(rd, &path, &size)) != 0 || strcmp(path, "manifest.json")) {
+		if (error == 0)
+			error = xch_error_set(XCH_ETAMPERED, "the payload does not start with manifest.json");
+		else if (error == 1)
+			error = xch_error_set(XCH_EMALFORMED, "the payload is empty");
+		goto done;
+	}
+	if (size > MANIFEST_MAX) {
+		error = xch_error_set(XCH_ETOOBIG, "manifest.json is larger than %u bytes", MANIFEST_MAX);
+		goto done;
+	}
+	if ((error = xch_buf_grow(&mbuf, (size_t)size)) < 0)
+		goto done;
+	for (;;) {
+		ssize_t n = xch_payload_read_data(rd, mbuf.ptr + mbuf.size, (size_t)size - mbuf.size + 1);
+		if (n < 0) {
+			error = (int)n;
+			goto done;
+		}
+		if (n == 0)
+			break;
+		mbuf.size += (size_t)n;
+	}
+	if ((error = xch_json_parse(&m, mbuf.ptr, mbuf.size, "manifest.json")) < 0 ||
+	    (error = xch_store_schemas(&set, s)) < 0)
+		goto done;
+	if ((error = xch_schema_validate_json(&v, set, "urn:xch:schema:manifest", m)) < 0) {
+		if (error == XCH_ESCHEMA)
+			error = xch_error_set(XCH_EMALFORMED, "manifest.json is malformed: %s: %s",
+			                      *xch_violations_instance(v, 0) ? xch_violations_instance(v, 0) : "/",
+			                      xch_violations_message(v, 0));
+		goto done;
+	}
+	if ((error = xch_json_canonical(&canon, m)) < 0)
+		goto done;
+	if (dir) {
+		int mfd;
+		if ((error = open_out(&mfd, dir, "manifest.json")) < 0)
+			goto done;
+		error = xch_write_all(mfd, mbuf.ptr, mbuf.size);
+		if (close(mfd) < 0 && !error)
+			error = xch_error_set_os(XCH_EOS, "cannot write manifest.json");
+		if (error < 0)
+			goto done;
+	}
+	info->manifest = xch_buf_detach(&canon);
+	if ((error = check_manifest(m, envj, me)) < 0)
+		goto done;
+	nwant = json_array_size(json_object_get(m, "entries"));
+	if (!(want = calloc(nwant + 1, sizeof(*want)))) {
+		error = xch_error_oom();
+		goto done;
+	}
+	json_array_foreach(json_object_get(m, "entries"), i, e) {
+		want[i].path = xch_json_str(e, "path");
+		want[i].size = (uint64_t)json_integer_value(json_object_get(e, "size"));
+		want[i].sha256 = xch_json_str(e, "sha256");
+	}
+	while ((error = xch_payload_next(rd, &path, &size)) == 0) {
+		want_entry *w = NULL;
+		xch_sha256 *sha = NULL;
+		char hex[XCH_SHA256_HEXSIZE + 1];
+		uint64_t got = 0;
+		int out = -1;
+
+		for (i = 0; i < nwant && !w; i++)
+			if (!strcmp(want[i].path, path))
+				w = &want[i];
+		if (!w || w->seen) {
+			error = xch_error_set(XCH_ETAMPERED, "payload entry '%s' is %s", path,
+			                      w ? "there twice" : "not in the manifest");
+			goto done;
+		}
+		w->seen = true;
+		if (size != w->size) {
+			error = xch_error_set(XCH_ETAMPERED, "payload entry '%s' is %llu bytes, the manifest says %llu",
+			                      path, (unsigned long long)size, (unsigned long long)w->size);
+			goto done;
+		}
+		if (dir && (error = open_out(&out, dir, path)) < 0)
+			goto done;
+		if ((error = xch_sha256_new(&sha)) < 0)
+			goto entry_done;
+		for (;;) {
+			ssize_t n = xch_payload_read_data(rd, buf, sizeof(buf));
+			if (n < 0) {
+				error = (int)n;
+				break;
+			}
+			if (n == 0)
+				break;
+			got += (uint64_t)n;
+			if (got > w->size) {
+				error = xch_error_set(XCH_ETAMPERED, "payload entry '%s' is longer than declared", path);
+				break;
+			}
+			if ((error = xch_sha256_update(sha, buf, (size_t)n)) < 0 ||
+			    (out >= 0 && (error = xch_write_all(out, buf, (size_t)n)) < 0))
+				break;
+		}
+		if (!error && (error = xch_sha256_final_hex(sha, hex)) == 0 && strcmp(hex, w->sha256))
+			error = xch_error_set(XCH_ETAMPERED, "payload entry '%s' does not match its SHA-256 in the "
+			                      "manifest", path);
+entry_done:
+		xch_sha256_free(sha);
+		if (out >= 0 && close(out) < 0 && !error)
+			error = xch_error_set_os(XCH_EOS, "cannot write '%s'", path);
+		if (error < 0)
+			goto done;
+	}
+	if (error < 0)
+		goto done;
+	error = 0;
+	for (i = 0; i < nwant; i++)
+		if (!want[i].seen) {
+			error = xch_error_set(XCH_ETAMPERED, "payload lacks '%s', which the manifest lists", want[i].path);
+			break;
+		}
+done:
+	xch_violations_free(v);
+	free(want);
+	json_decref(m);
+	xch_buf_dispose(&mbuf);
+	xch_buf_dispose(&canon);
+	return error;
+}
+
+static int verify(xch_bundle_info **out, xch_store *s, const char *path, const xch_verify_options *opts,
+                  bool judge)
+{
+	xch_bundle_info *info = NULL;
+	xch_crypto *c = NULL;
+	xch_container *box = NULL;
+	xch_payload_reader *rd = NULL;
+	xch_buf me = XCH_BUF_INIT, tmpdir = XCH_BUF_INIT, keyids = XCH_BUF_INIT;
+	json_t *envj = NULL, *r;
+	decrypt_ctx d = { 0 };
+	pipe_reader pr;
+	pthread_t th;
+	bool started = false, ours = false;
+	int fd, pipefd[2] = { -1, -1 }, error;
+	size_t i;
+
+	XCH_ARG(s && path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return xch_error_set_os(errno == ENOENT ? XCH_ENOTFOUND : XCH_EOS, "cannot open '%s'", path);
+	if ((error = info_new(&info)) < 0 || (error = xch_crypto_new(&c, NULL)) < 0 ||
+	    (error = xch_container_open(&box, fd)) < 0 ||
+	    (error = check_envelope(&envj, info, s, c, box, judge)) < 0)
+		goto done;
+	if (judge && (error = check_payload_hash(box, envj)) < 0)
+		goto done;
+	if (opts && opts->envelope_only)
+		goto done;
+
+	/* addressed to us? */
+	if ((error = xch_store_identity(&me, s)) < 0 ||
+	    (error = xch_crypto_encryption_keyids(c, me.ptr, false, &keyids)) < 0)
+		goto done;
+	json_array_foreach(json_object_get(envj, "recipients"), i, r)
+		if (json_is_string(r) && strstr(keyids.ptr, json_string_value(r)))
+			ours = true;
+	if (!ours) {
+		error = xch_error_set(XCH_ENOTFORUS, "bundle is not addressed to us (%s)", me.ptr);
+		if (!judge)
+			error = 0;
+		goto done;
+	}
+	if (opts && opts->extract_to) {
+		struct stat st;
+		if (lstat(opts->extract_to, &st) == 0) {
+			error = xch_error_set(XCH_EEXISTS, "cannot open into '%s': it exists", opts->extract_to);
+			goto done;
+		}
+		xch_buf_printf(&tmpdir, "%s.tmp-XXXXXX", opts->extract_to);
+		if (!mkdtemp(tmpdir.ptr)) {
+			error = xch_error_set_os(XCH_EOS, "cannot create '%s'", tmpdir.ptr);
+			goto done;
+		}
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		error = xch_error_set_os(XCH_EOS, "cannot make a pipe");
+		goto done;
+	}
+	d.c = c;
+	d.box = box;
+	d.fd = pipefd[1];
+	if (pthread_create(&th, NULL, decryptor, &d) != 0) {
+		error = xch_error_set(XCH_EOS, "cannot start a thread");
+		goto done;
+	}
+	pipefd[1] = -1;
+	started = true;
+	pr.fd = pipefd[0];
+	if ((error = xch_payload_reader_new(&rd, pipe_pull, &pr, (uint64_t)64 << 30)) == 0)
+		error = read_payload(info, s, rd, envj, me.ptr, tmpdir.ptr);
+	if (error == 0) {
+		/* drain what follows the archive so gpg can finish and check the signature */
+		char sink[4096];
+		while (read(pipefd[0], sink, sizeof(sink)) > 0)
+			;
+	}
+	close(pipefd[0]);
+	pipefd[0] = -1;
+	pthread_join(th, NULL);
+	started = false;
+	if (d.code < 0 && (error == 0 || error == XCH_EMALFORMED || error == XCH_EOS))
+		error = thread_error_give(&d.err);
+	if (error < 0)
+		goto done;
+	/* the payload's own signature: by the envelope's sender, to the envelope's recipients */
+	if (strcasecmp(d.result.signer_fpr, xch_json_str(envj, "sender_fpr"))) {
+		error = xch_error_set(XCH_EBADSIG, "payload signed by %s, envelope by %s", d.result.signer_fpr,
+		                      xch_json_str(envj, "sender_fpr"));
+		goto done;
+	}
+	for (i = 0; i < d.result.nrecipients; i++) {
+		bool listed = false;
+		size_t k;
+		json_array_foreach(json_object_get(envj, "recipients"), k, r)
+			if (!strcasecmp(json_string_value(r), d.result.recipient_keyids[i]))
+				listed = true;
+		if (!listed) {
+			error = xch_error_set(XCH_ETAMPERED, "payload is encrypted to key %s, which the envelope "
+			                      "does not list", d.result.recipient_keyids[i]);
+			goto done;
+		}
+	}
+	if (tmpdir.ptr && rename(tmpdir.ptr, opts->extract_to) < 0)
+		error = xch_error_set_os(XCH_EOS, "cannot rename '%s'", tmpdir.ptr);
+	else if (tmpdir.ptr)
+		xch_buf_dispose(&tmpdir);
+done:
+	if (started) {
+		close(pipefd[0]);
+		pipefd[0] = -1;
+		pthread_join(th, NULL);
+	}
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (tmpdir.ptr) {
+		xch_error_state st;
+		xch_error_save(&st);
+		xch_rmtree(tmpdir.ptr);
+		xch_error_restore(&st);
+	}
+	xch_crypto_result_clear(&d.result);
+	xch_payload_reader_free(rd);
+	xch_container_free(box);
+	xch_crypto_free(c);
+	close(fd);
+	json_decref(envj);
+	xch_buf_dispose(&me);
+	xch_buf_dispose(&tmpdir);
+	xch_buf_dispose(&keyids);
+	if (out && info && info->envelope)
+		*out = info;
+	else
+		xch_bundle_info_free(info);
+	return error;
+}
+
+int xch_bundle_verify(xch_bundle_info **out, xch_store *s, const char *path, const xch_verify_options *opts)
+{
+	if (out)
+		*out = NULL;
+	if (opts && opts->version != XCH_VERIFY_OPTIONS_VERSION)
+		return xch_error_set(XCH_EINVALID, "unsupported verify options version %u", opts->version);
+	return verify(out, s, path, opts, true);
+}
+
+int xch_bundle_inspect(xch_bundle_info **out, xch_store *s, const char *path)
+{
+	XCH_ARG(out);
+	*out = NULL;
+	return verify(out, s, path, NULL, false);
+}
