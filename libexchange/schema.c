@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #define MAX_EVAL_DEPTH 400        /* nested schema evaluations */
-#define MAX_STEPS 50000000UL      /* schema evaluations in one validation */
+#define MAX_STEPS 10000000UL      /* schema evaluations in one validation */
 #define MAX_SCHEMA_DEPTH 200      /* nesting of subschemas in a document */
 
 enum { DRAFT4 = 4, DRAFT7 = 7, DRAFT2020 = 2020 };
