@@ -245,6 +245,7 @@ typedef struct {
 	const char *key;
 	size_t len;
 	void *val;          /* snode * (dependentSchemas) or json_t * array (dependentRequired) */
+	const char *kw;     /* the keyword it came from */
 } skeyed;
 
 struct snode {
@@ -1056,14 +1057,14 @@ static int add_pprop(cctx *c, snode *n, const char *key, size_t len, snode *chil
 
 static int add_depsch(cctx *c, snode *n, const char *key, size_t len, snode *child)
 {
-	skeyed k = { key, len, child };
+	skeyed k = { key, len, child, "dependentSchemas" };
 	size_t alloc = n->ndepsch;
 	return vec_push((void **)&n->depsch, &n->ndepsch, &alloc, sizeof(k), &k);
 }
 
-static int add_depreq(snode *n, const char *key, size_t len, json_t *names)
+static int add_depreq(snode *n, const char *key, size_t len, json_t *names, const char *kw)
 {
-	skeyed k = { key, len, names };
+	skeyed k = { key, len, names, kw };
 	size_t alloc = n->ndepreq;
 	return vec_push((void **)&n->depreq, &n->ndepreq, &alloc, sizeof(k), &k);
 }
@@ -1323,13 +1324,16 @@ static int compile_keywords(cctx *c, snode *n)
 			for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
 				json_t *names = json_object_iter_value(it);
 				if ((error = string_array(c, "dependentRequired", names)) < 0 ||
-				    (error = add_depreq(n, json_object_iter_key(it), json_object_iter_key_len(it), names)) < 0)
+				    (error = add_depreq(n, json_object_iter_key(it), json_object_iter_key_len(it), names,
+				                                "dependentRequired")) < 0)
 					return error;
 			}
 		}
 		if ((error = kw_schema_object(c, n, "dependentSchemas", true, add_depsch)) < 0)
 			return error;
-	} else if ((v = json_object_get(j, "dependencies"))) {
+	}
+	/* draft 7's "dependencies", still honoured in 2020-12 documents for compatibility */
+	if ((v = json_object_get(j, "dependencies"))) {
 		if (!json_is_object(v))
 			return kw_fail(c, "dependencies", "must be an object");
 		for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
@@ -1339,11 +1343,15 @@ static int compile_keywords(cctx *c, snode *n)
 			snode *child;
 			if (json_is_array(d)) {
 				if ((error = string_array(c, "dependencies", d)) < 0 ||
-				    (error = add_depreq(n, key, len, d)) < 0)
+				    (error = add_depreq(n, key, len, d, "dependencies")) < 0)
 					return error;
 			} else if (json_is_object(d) || json_is_boolean(d)) {
-				if ((error = compile_at(&child, c, n, d, "dependencies", 12, key, len, true)) < 0 ||
-				    (error = add_depsch(c, n, key, len, child)) < 0)
+				skeyed k = { key, len, NULL, "dependencies" };
+				size_t alloc = n->ndepsch;
+				if ((error = compile_at(&child, c, n, d, "dependencies", 12, key, len, true)) < 0)
+					return error;
+				k.val = child;
+				if ((error = vec_push((void **)&n->depsch, &n->ndepsch, &alloc, sizeof(k), &k)) < 0)
 					return error;
 			} else {
 				return kw_fail(c, "dependencies", "must map names to arrays or schemas");
@@ -2017,11 +2025,17 @@ static int check_string(vctx *c, const snode *n, const json_t *inst)
 		            n->max_len, cps));
 	if (n->pattern) {
 		int m = regex_match(c->set, n->pattern, s, len);
-		if (m < 0)
-			FAIL(report(c, n, "pattern", "string could not be matched against pattern '%.200s' (match limit reached)",
-			            n->pattern->src));
-		else if (m == 0)
-			FAIL(report(c, n, "pattern", "string does not match pattern '%.200s'", n->pattern->src));
+		if (m <= 0 && c->out) {
+			xch_buf shown = XCH_BUF_INIT;
+			int r = put_shown(&shown, n->pattern->src, n->pattern->len);
+			if (r == 0)
+				r = report(c, n, "pattern", m < 0 ? "string could not be matched against pattern '%s' "
+				           "(match limit reached)" : "string does not match pattern '%s'", shown.ptr);
+			xch_buf_dispose(&shown);
+			FAIL(r);
+		} else if (m <= 0) {
+			return 0;
+		}
 	}
 	if (n->format && c->set->format_assert && xch_schema_format_check(n->format, s, len) == 0)
 		FAIL(report(c, n, "format", "string is not a valid %s", n->format));
@@ -2222,7 +2236,7 @@ static int check_object(vctx *c, const snode *n, const json_t *inst, bits *a)
 				if (!error)
 					error = xch_buf_puts(&msg, "' is present");
 				if (!error)
-					error = report(c, n, n->draft <= DRAFT7 ? "dependencies" : "dependentRequired", "%s", msg.ptr);
+					error = report(c, n, k->kw, "%s", msg.ptr);
 				xch_buf_dispose(&msg);
 				FAIL(error < 0 ? error : 0);
 			}
@@ -2672,12 +2686,15 @@ int xch_schema_validate_json(xch_violations **out, xch_schema_set *set, const ch
 	}
 	if (list->more) {
 		/* the last entry makes way for a note of how many more there are */
-		size_t hidden = list->more + 1;
+		size_t hidden = list->more;
 		char *msg = malloc(96);
-		list->n--;
-		free(list->v[list->n].inst);
-		free(list->v[list->n].schema);
-		free(list->v[list->n].msg);
+		if (list->n >= XCH_SCHEMA_MAX_VIOLATIONS) {
+			hidden++;
+			list->n--;
+			free(list->v[list->n].inst);
+			free(list->v[list->n].schema);
+			free(list->v[list->n].msg);
+		}
 		if (msg)
 			snprintf(msg, 96, "%zu more violations not listed", hidden);
 		if ((error = vlist_add(list, strdup(""), strdup(""), msg)) < 0)
@@ -2792,7 +2809,7 @@ int xch_schema_set_add_json(xch_schema_set *set, json_t *schema, const char *bas
 		retrieval = xstrndup(base_uri, strcspn(base_uri, "#"));
 	} else {
 		char anon[64];
-		snprintf(anon, sizeof(anon), "urn:xch:schema:%u", ++set->anon);
+		snprintf(anon, sizeof(anon), "urn:xch:anonymous:%u", ++set->anon);
 		retrieval = strdup(anon);
 	}
 	if (!retrieval)

@@ -11,7 +11,7 @@
 /*
  * Add a parsed schema document. schema is borrowed; the set takes its own
  * reference (do not change the document afterwards). base_uri is the URI
- * the document was retrieved from (NULL: a made-up "urn:xch:schema:N");
+ * the document was retrieved from (NULL: a made-up "urn:xch:anonymous:N");
  * the document is registered under it and under its own $id, resolved
  * against it.
  */

@@ -53,7 +53,7 @@ XCH_EXTERN(int) xch_schema_set_add_file(xch_schema_set *set, const char *path, x
  * As xch_schema_set_add_file, from memory. origin names the document in
  * messages and, when the document has no $id, gives its URI: origin itself
  * if it is an absolute URI, else file://<absolute path of origin>; with no
- * origin, a "urn:xch:schema:N" name is made up.
+ * origin, a "urn:xch:anonymous:N" name is made up.
  */
 XCH_EXTERN(int) xch_schema_set_add_buffer(xch_schema_set *set, const char *data, size_t len,
                                           const char *origin, xch_buf *id_out);

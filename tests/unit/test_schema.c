@@ -138,6 +138,7 @@ static void test_messages(void **state)
 	ASSERT_VIOLATION(v, "/d", "#/properties/d/dependentRequired", "property 'y' is required when 'x' is present");
 	ASSERT_VIOLATION(v, "/no", "#/properties/no/not", "value must not match the schema in \"not\"");
 	ASSERT_VIOLATION(v, "/f", "#/properties/f", "no value is allowed here (the schema is false)");
+	xch_violations_free(v);
 	assert_int_equal(check(&v, set, "urn:t", "{\"n\": 0}"), XCH_ESCHEMA);
 	ASSERT_VIOLATION(v, "/n", "#/properties/n/exclusiveMinimum",
 	                 "value 0 is less than or equal to the exclusive minimum 0");
