@@ -16,6 +16,7 @@
 #include "sha256.h"
 #include "json.h"
 #include "util.h"
+#include "bundle.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -873,6 +874,52 @@ static int check_manifest(const json_t *m, const json_t *envj, const char *me)
 }
 
 /* Write an extracted entry under dir, never outside it. */
+static int open_out(int *fd, const char *dir, const char *path);
+
+/* The directory sink of xch open: entries become files under a new directory. */
+typedef struct {
+	const char *dir;
+	int fd;
+} dir_sink;
+
+static int dir_begin(void *payload, const char *path, uint64_t size)
+{
+	dir_sink *d = payload;
+	(void)size;
+	return open_out(&d->fd, d->dir, path);
+}
+
+static int dir_write(void *payload, const void *data, size_t len)
+{
+	return xch_write_all(((dir_sink *)payload)->fd, data, len);
+}
+
+static int dir_end(void *payload, bool ok)
+{
+	dir_sink *d = payload;
+	int error = 0;
+	if (d->fd >= 0 && close(d->fd) < 0 && ok)
+		error = xch_error_set_os(XCH_EOS, "cannot write into '%s'", d->dir);
+	d->fd = -1;
+	return error;
+}
+
+static int dir_manifest(void *payload, const json_t *manifest)
+{
+	dir_sink *d = payload;
+	xch_buf text = XCH_BUF_INIT;
+	int error;
+	if ((error = xch_json_canonical(&text, manifest)) == 0 &&
+	    (error = dir_begin(d, "manifest.json", text.size)) == 0) {
+		error = dir_write(d, text.ptr, text.size);
+		int e = dir_end(d, error == 0);
+		if (!error)
+			error = e;
+	}
+	xch_buf_dispose(&text);
+	return error;
+}
+
 static int open_out(int *fd, const char *dir, const char *path)
 {
 	xch_buf p = XCH_BUF_INIT;
@@ -894,7 +941,7 @@ done:
 }
 
 static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader *rd, const json_t *envj,
-                        const char *me, const char *dir)
+                        const char *me, const xch_entry_sink *sink)
 {
 	xch_schema_set *set;
 	xch_violations *v = NULL;
@@ -942,16 +989,8 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 	}
 	if ((error = xch_json_canonical(&canon, m)) < 0)
 		goto done;
-	if (dir) {
-		int mfd;
-		if ((error = open_out(&mfd, dir, "manifest.json")) < 0)
-			goto done;
-		error = xch_write_all(mfd, mbuf.ptr, mbuf.size);
-		if (close(mfd) < 0 && !error)
-			error = xch_error_set_os(XCH_EOS, "cannot write manifest.json");
-		if (error < 0)
-			goto done;
-	}
+	if (sink && sink->manifest && (error = sink->manifest(sink->payload, m)) < 0)
+		goto done;
 	info->manifest = xch_buf_detach(&canon);
 	if ((error = check_manifest(m, envj, me)) < 0)
 		goto done;
@@ -970,7 +1009,7 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 		xch_sha256 *sha = NULL;
 		char hex[XCH_SHA256_HEXSIZE + 1];
 		uint64_t got = 0;
-		int out = -1;
+		bool begun = false;
 
 		for (i = 0; i < nwant && !w; i++)
 			if (!strcmp(want[i].path, path))
@@ -986,8 +1025,9 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 			                      path, (unsigned long long)size, (unsigned long long)w->size);
 			goto done;
 		}
-		if (dir && (error = open_out(&out, dir, path)) < 0)
+		if (sink && (error = sink->begin(sink->payload, path, size)) < 0)
 			goto done;
+		begun = sink != NULL;
 		if ((error = xch_sha256_new(&sha)) < 0)
 			goto entry_done;
 		for (;;) {
@@ -1004,7 +1044,7 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 				break;
 			}
 			if ((error = xch_sha256_update(sha, buf, (size_t)n)) < 0 ||
-			    (out >= 0 && (error = xch_write_all(out, buf, (size_t)n)) < 0))
+			    (begun && (error = sink->write(sink->payload, buf, (size_t)n)) < 0))
 				break;
 		}
 		if (!error && (error = xch_sha256_final_hex(sha, hex)) == 0 && strcmp(hex, w->sha256))
@@ -1012,8 +1052,11 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 			                      "manifest", path);
 entry_done:
 		xch_sha256_free(sha);
-		if (out >= 0 && close(out) < 0 && !error)
-			error = xch_error_set_os(XCH_EOS, "cannot write '%s'", path);
+		if (begun) {
+			int end_error = sink->end(sink->payload, error == 0);
+			if (!error)
+				error = end_error;
+		}
 		if (error < 0)
 			goto done;
 	}
@@ -1035,8 +1078,10 @@ done:
 }
 
 static int verify(xch_bundle_info **out, xch_store *s, const char *path, const xch_verify_options *opts,
-                  bool judge)
+                  const xch_entry_sink *sink, bool judge)
 {
+	dir_sink dsink = { NULL, -1 };
+	xch_entry_sink dir_entry_sink = { NULL, dir_begin, dir_write, dir_end, &dsink };
 	xch_bundle_info *info = NULL;
 	xch_crypto *c = NULL;
 	xch_container *box = NULL;
@@ -1086,6 +1131,9 @@ static int verify(xch_bundle_info **out, xch_store *s, const char *path, const x
 			error = xch_error_set_os(XCH_EOS, "cannot create '%s'", tmpdir.ptr);
 			goto done;
 		}
+		dsink.dir = tmpdir.ptr;
+		dir_entry_sink.manifest = dir_manifest;
+		sink = &dir_entry_sink;
 	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		error = xch_error_set_os(XCH_EOS, "cannot make a pipe");
@@ -1102,11 +1150,11 @@ static int verify(xch_bundle_info **out, xch_store *s, const char *path, const x
 	started = true;
 	pr.fd = pipefd[0];
 	if ((error = xch_payload_reader_new(&rd, pipe_pull, &pr, (uint64_t)64 << 30)) == 0)
-		error = read_payload(info, s, rd, envj, me.ptr, tmpdir.ptr);
+		error = read_payload(info, s, rd, envj, me.ptr, sink);
 	if (error == 0) {
 		/* drain what follows the archive so gpg can finish and check the signature */
-		char sink[4096];
-		while (read(pipefd[0], sink, sizeof(sink)) > 0)
+		char rest[4096];
+		while (read(pipefd[0], rest, sizeof(rest)) > 0)
 			;
 	}
 	close(pipefd[0]);
@@ -1177,12 +1225,20 @@ int xch_bundle_verify(xch_bundle_info **out, xch_store *s, const char *path, con
 		*out = NULL;
 	if (opts && opts->version != XCH_VERIFY_OPTIONS_VERSION)
 		return xch_error_set(XCH_EINVALID, "unsupported verify options version %u", opts->version);
-	return verify(out, s, path, opts, true);
+	return verify(out, s, path, opts, NULL, true);
+}
+
+int xch_bundle_verify_into(xch_bundle_info **out, xch_store *s, const char *path, const xch_entry_sink *sink)
+{
+	xch_verify_options opts = XCH_VERIFY_OPTIONS_INIT;
+	if (out)
+		*out = NULL;
+	return verify(out, s, path, &opts, sink, true);
 }
 
 int xch_bundle_inspect(xch_bundle_info **out, xch_store *s, const char *path)
 {
 	XCH_ARG(out);
 	*out = NULL;
-	return verify(out, s, path, NULL, false);
+	return verify(out, s, path, NULL, NULL, false);
 }

@@ -1,0 +1,24 @@
+#ifndef XCH_PRIV_BUNDLE_H
+#define XCH_PRIV_BUNDLE_H
+
+#include "common.h"
+#include "json.h"
+
+/*
+ * Where verified payload entries go as they are read. Nothing a sink
+ * receives is trusted until the verification that feeds it returns 0.
+ */
+typedef struct {
+	/* the parsed, schema-checked manifest, before any entry (may be NULL) */
+	int (*manifest)(void *payload, const json_t *manifest);
+	int (*begin)(void *payload, const char *path, uint64_t size);
+	int (*write)(void *payload, const void *data, size_t len);
+	/* ok: the entry was read whole and matched its size and hash */
+	int (*end)(void *payload, bool ok);
+	void *payload;
+} xch_entry_sink;
+
+/* Verify a bundle completely, feeding its entries to sink. */
+int xch_bundle_verify_into(xch_bundle_info **out, xch_store *s, const char *path, const xch_entry_sink *sink);
+
+#endif
