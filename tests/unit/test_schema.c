@@ -549,6 +549,43 @@ static void test_formats(void **state)
 			fail_msg("%s '%s'", cases[i].format, cases[i].value);
 }
 
+/* Random patterns and strings: refused or accepted, never a crash (run under valgrind). */
+static void test_random_inputs(void **state)
+{
+	static const char alphabet[] = "\\[](){}|^$.*+?-,:=!<>/~%@#0123456789abcdefpPuxcdswDSWkbB \xc3\xa9\xe2\x80\xa8";
+	static const char *formats[] = { "date-time", "date", "time", "duration", "email", "idn-email", "hostname",
+	                                 "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference",
+	                                 "uri-template", "uuid", "json-pointer", "relative-json-pointer", "regex" };
+	unsigned seed = 12345;
+	xch_buf out = XCH_BUF_INIT;
+	char s[40];
+
+	for (int round = 0; round < 3000; round++) {
+		size_t len = 0, want;
+		pcre2_code *code;
+		seed = seed * 1103515245 + 12345;
+		want = (seed >> 16) % (sizeof(s) - 4);
+		while (len < want) {
+			seed = seed * 1103515245 + 12345;
+			char ch = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+			if ((unsigned char)ch >= 0x80)
+				break; /* keep the string valid UTF-8: multibyte runs come whole below */
+			s[len++] = ch;
+		}
+		if (len + 3 < sizeof(s) && (seed & 0x100)) {
+			memcpy(s + len, "\xe2\x80\xa8", 3);
+			len += 3;
+		}
+		s[len] = '\0';
+		(void)xch_schema_regex_translate(&out, s, len);
+		if (xch_schema_regex_compile(&code, s, len) == 0)
+			pcre2_code_free(code);
+		for (size_t f = 0; f < XCH_ARRAY_SIZE(formats); f++)
+			(void)xch_schema_format_check(formats[f], s, len);
+	}
+	xch_buf_dispose(&out);
+}
+
 static void test_arguments(void **state)
 {
 	xch_schema_set *set;
@@ -589,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_large_unique_array),
 		cmocka_unit_test(test_ecma_regex_dialect),
 		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_random_inputs),
 		cmocka_unit_test(test_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
