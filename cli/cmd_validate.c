@@ -17,6 +17,28 @@ static const char summary[] =
 	"schemas resolve by $id among the *.json files of each --schema-path DIR;\n"
 	"nothing is ever fetched. Every violation is listed with its JSON pointer.";
 
+/*
+ * Add a schema from a --schema-path directory. An $id with a query
+ * ("...cvss-v3.1.json?20211103") also answers without it, as references
+ * to versioned schemas are usually written.
+ */
+static int add_schema(xch_schema_set *set, const char *path)
+{
+	json_t *doc = json_load_file(path, JSON_DECODE_ANY, NULL);
+	const char *id = json_string_value(json_object_get(doc, "$id"));
+	char *bare = NULL;
+	int error;
+
+	if (!id)
+		id = json_string_value(json_object_get(doc, "id")); /* draft 4 */
+	if (id && strchr(id, '?') && (bare = strdup(id)))
+		*strchr(bare, '?') = '\0';
+	error = bare ? xch_schema_set_add_file_as(set, path, bare, NULL) : xch_schema_set_add_file(set, path, NULL);
+	free(bare);
+	json_decref(doc);
+	return error;
+}
+
 static int load_dir(xch_schema_set *set, const char *dir)
 {
 	struct dirent **names = NULL;
@@ -32,7 +54,7 @@ static int load_dir(xch_schema_set *set, const char *dir)
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) < sizeof(path) &&
 		    stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
 			/* the first of several documents with one $id wins (CVSS's *_strict variants) */
-			int e = xch_schema_set_add_file(set, path, NULL);
+			int e = add_schema(set, path);
 			if (e < 0 && e != XCH_EEXISTS)
 				error = cli_fail(e);
 		}

@@ -153,6 +153,29 @@ static int select_record(const xch_record *r, void *payload)
 	git_oid oid;
 	int error;
 
+	{
+		/* a record in conflict stays home until it is resolved */
+		git_tree *head = NULL;
+		git_tree_entry *ce = NULL;
+		xch_buf cp = XCH_BUF_INIT;
+		bool conflicted = false;
+		if (xch_store_tombstone_path(&cp, xch_record_id(r)) == 0 &&
+		    xch_store_head_tree(&head, NULL, ctx->s) == 0) {
+			xch_buf cpath = XCH_BUF_INIT;
+			xch_buf_printf(&cpath, "conflicts/%s", cp.ptr + strlen("tombstones/"));
+			conflicted = git_tree_entry_bypath(&ce, head, cpath.ptr) == 0;
+			xch_buf_dispose(&cpath);
+		}
+		git_tree_entry_free(ce);
+		git_tree_free(head);
+		xch_buf_dispose(&cp);
+		if (conflicted) {
+			notify(ctx, r, 0, "in conflict; see 'xch conflicts'");
+			ctx->left_out++;
+			return ctx->explicit ? xch_error_set(XCH_ECONFLICT, "record '%s' is in conflict; "
+			                                     "resolve it first", xch_record_id(r)) : 0;
+		}
+	}
 	if ((error = xch_record_validate(&v, ctx->schemas, r)) < 0) {
 		xch_violations_free(v);
 		if (error != XCH_ESCHEMA)
@@ -594,6 +617,37 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	/* the sequence is ours once the bundle is complete; then it takes its name */
 	json_object_set_new(state, "sequence", json_integer(seq));
 	json_object_set_new(state, "last_bundle", json_string(out->bundle_id));
+	/* what we sent is now what we share with each recipient: the base of their next changes */
+	for (size_t i = 0; i < ctx.nentries && !error; i++) {
+		xch_buf sp = XCH_BUF_INIT;
+		if (strncmp(ctx.entries[i].tree_path, "records/", 8))
+			continue;
+		for (size_t k = 0; k < opts->nto && !error; k++) {
+			xch_buf_clear(&sp);
+			if ((error = xch_buf_printf(&sp, "shared/%s/%s", opts->to[k], ctx.entries[i].tree_path + 8)) == 0)
+				error = xch_change_put_oid(ch, sp.ptr, &ctx.entries[i].oid);
+		}
+		xch_buf_dispose(&sp);
+	}
+	if (error < 0)
+		goto fail;
+	{
+		json_t *t;
+		size_t ti;
+		json_array_foreach(ctx.tombstones, ti, t) {
+			xch_buf rp = XCH_BUF_INIT, sp = XCH_BUF_INIT;
+			if ((error = xch_store_record_path(&rp, xch_json_str(t, "type"), xch_json_str(t, "id"))) == 0)
+				for (size_t k = 0; k < opts->nto && !error; k++) {
+					xch_buf_clear(&sp);
+					if ((error = xch_buf_printf(&sp, "shared/%s/%s", opts->to[k], rp.ptr + 8)) == 0)
+						error = xch_change_put_file(ch, sp.ptr, NULL, 0);
+				}
+			xch_buf_dispose(&rp);
+			xch_buf_dispose(&sp);
+			if (error < 0)
+				goto fail;
+		}
+	}
 	if ((error = xch_json_canonical(&state_data, state)) < 0 ||
 	    (error = xch_change_put_file(ch, state_path.ptr, state_data.ptr, state_data.size)) < 0 ||
 	    (error = xch_buf_printf(&commit_msg, "seal %s: sequence %lld to %s\n\nBundle: %s\n",
@@ -739,7 +793,11 @@ static bool str_eq(const json_t *a, const json_t *b)
 	return json_is_string(a) && json_is_string(b) && !strcmp(json_string_value(a), json_string_value(b));
 }
 
-/* Check the envelope: form, signature by a pinned key, expiry. */
+/*
+ * Check the envelope: signature by a pinned key, form, expiry. The
+ * signature is checked over the bytes before they are parsed: an altered
+ * envelope is a bad signature, however the alteration reads as JSON.
+ */
 static int check_envelope(json_t **envj_out, xch_bundle_info *info, xch_store *s, xch_crypto *c,
                           xch_container *box, bool judge)
 {
@@ -752,8 +810,16 @@ static int check_envelope(json_t **envj_out, xch_bundle_info *info, xch_store *s
 	char signer[41] = "";
 	int64_t sig_time = 0;
 	time_t expires;
-	int error;
+	int error, sig_error;
 
+	sig_error = xch_crypto_verify_detached(c, env->ptr, env->size, sig->ptr, sig->size, signer, &sig_time);
+	if (sig_error < 0) {
+		xch_error_prefix("envelope.sig");
+		if (!(info->signature = strdup(xch_error_last()->message)))
+			return xch_error_oom();
+		if (judge)
+			return sig_error;
+	}
 	if ((error = xch_json_parse(&envj, env->ptr, env->size, "envelope.json")) < 0)
 		return error;
 	*envj_out = envj;
@@ -772,11 +838,8 @@ static int check_envelope(json_t **envj_out, xch_bundle_info *info, xch_store *s
 	}
 	if (strcmp(xch_json_str(envj, "format"), ENVELOPE_FORMAT))
 		return xch_error_set(XCH_EUNSUPPORTED, "unsupported bundle format '%s'", xch_json_str(envj, "format"));
-	error = xch_crypto_verify_detached(c, env->ptr, env->size, sig->ptr, sig->size, signer, &sig_time);
-	if (error < 0) {
-		info->signature = strdup(xch_error_last()->message);
-		return judge ? error : 0;
-	}
+	if (sig_error < 0)
+		return 0; /* inspect: the envelope is shown, its signature failed */
 	if (strcasecmp(signer, xch_json_str(envj, "sender_fpr"))) {
 		error = xch_error_set(XCH_EBADSIG, "envelope signed by %s but claims sender %s", signer,
 		                      xch_json_str(envj, "sender_fpr"));
@@ -841,6 +904,17 @@ static int check_manifest(const json_t *m, const json_t *envj, const char *me)
 
 	if (strcmp(xch_json_str(m, "format"), BUNDLE_FORMAT))
 		return xch_error_set(XCH_EUNSUPPORTED, "unsupported manifest format '%s'", xch_json_str(m, "format"));
+	/*
+	 * First whom it is for: a payload forwarded to us under another
+	 * envelope (surreptitious forwarding) disagrees with that envelope on
+	 * everything, but this is what tells the story.
+	 */
+	json_array_foreach(json_object_get(m, "recipients"), i, r)
+		if (!strcasecmp(xch_json_str(r, "fpr"), me))
+			ours = true;
+	if (!ours)
+		return xch_error_set(XCH_ENOTFORUS, "the signed manifest does not name us as a recipient: "
+		                     "re-encrypted to us by someone else?");
 	for (i = 0; same[i]; i++)
 		if (!str_eq(json_object_get(m, same[i]), json_object_get(envj, same[i])))
 			return xch_error_set(XCH_ETAMPERED, "manifest and envelope disagree on %s: they are not "
@@ -864,12 +938,6 @@ static int check_manifest(const json_t *m, const json_t *envj, const char *me)
 		    (json_int_t)json_array_size(json_object_get(m, "tombstones")))
 			return xch_error_set(XCH_ETAMPERED, "manifest counts do not match its entries");
 	}
-	json_array_foreach(json_object_get(m, "recipients"), i, r)
-		if (!strcasecmp(xch_json_str(r, "fpr"), me))
-			ours = true;
-	if (!ours)
-		return xch_error_set(XCH_ENOTFORUS, "the signed manifest does not name us as a recipient: "
-		                     "re-encrypted to us by someone else?");
 	return 0;
 }
 

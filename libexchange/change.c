@@ -33,6 +33,7 @@ struct xch_change {
 	size_t nrecords, arecords;
 	staged_attachment *atts;
 	size_t natts, aatts;
+	git_commit *extra_parent; /* a merge's second parent, or NULL */
 };
 
 #define GROW(arr, n, a) ((n) < (a) ? 0 : grow_array((void **)&(arr), &(a), sizeof(*(arr))))
@@ -103,7 +104,8 @@ static int stage(xch_change *c, const char *path, const git_oid *oid)
 }
 
 /* The staged or base blob id at path, if any. */
-static bool lookup(git_oid *out, xch_change *c, const char *path)
+#define lookup(out, c, path) xch_change_lookup(c, path, out)
+bool xch_change_lookup(xch_change *c, const char *path, git_oid *out)
 {
 	staged_update *u = find_update(c, path);
 	git_tree_entry *e = NULL;
@@ -223,6 +225,26 @@ int xch_change_put(xch_change *c, const xch_record *r)
 		error = stage(c, path.ptr, NULL);
 	xch_buf_dispose(&path);
 	return error;
+}
+
+int xch_change_put_oid(xch_change *c, const char *path, const git_oid *oid)
+{
+	XCH_ARG(c && path && oid);
+	return stage(c, path, oid);
+}
+
+int xch_change_add_parent(xch_change *c, const git_oid *oid)
+{
+	int error;
+	XCH_ARG(c && oid && !c->extra_parent);
+	if ((error = git_commit_lookup(&c->extra_parent, c->s->repo, oid)) < 0)
+		return xch_error_from_git(error, "cannot read commit %s", git_oid_tostr_s(oid));
+	return 0;
+}
+
+git_tree *xch_change_base_tree(xch_change *c)
+{
+	return c->base_tree;
 }
 
 int xch_change_put_file(xch_change *c, const char *path, const void *data, size_t len)
@@ -414,14 +436,14 @@ int xch_change_commit(xch_change *c, const char *message, xch_buf *commit_out)
 	git_signature *sig = NULL;
 	git_tree *tree = NULL;
 	git_oid tree_oid, commit_oid;
-	const git_commit *parents[1];
+	const git_commit *parents[2];
 	char hex[GIT_OID_HEXSZ + 1];
 	int error;
 
 	XCH_ARG(c && message);
 	if ((error = check_attachments(c)) < 0)
 		return error;
-	if (c->nups == 0)
+	if (c->nups == 0 && !c->extra_parent)
 		return 1;
 	if (!(ups = calloc(c->nups, sizeof(*ups))))
 		return xch_error_oom();
@@ -431,7 +453,7 @@ int xch_change_commit(xch_change *c, const char *message, xch_buf *commit_out)
 		error = xch_error_from_git(error, "cannot write the new tree");
 		goto done;
 	}
-	if (git_oid_equal(&tree_oid, git_tree_id(c->base_tree))) {
+	if (!c->extra_parent && git_oid_equal(&tree_oid, git_tree_id(c->base_tree))) {
 		error = 1;
 		goto done;
 	}
@@ -442,9 +464,10 @@ int xch_change_commit(xch_change *c, const char *message, xch_buf *commit_out)
 	if ((error = xch_store_signature(&sig, c->s)) < 0)
 		goto done;
 	parents[0] = c->base;
+	parents[1] = c->extra_parent;
 	/* updating the branch checks it still points at our base: compare-and-swap */
 	if ((error = git_commit_create(&commit_oid, c->s->repo, XCH_STORE_BRANCH, sig, sig, NULL,
-	                               message, tree, 1, parents)) < 0) {
+	                               message, tree, c->extra_parent ? 2 : 1, parents)) < 0) {
 		error = xch_error_from_git(error, "cannot commit");
 		goto done;
 	}
@@ -474,6 +497,7 @@ void xch_change_free(xch_change *c)
 	free(c->atts);
 	git_tree_free(c->base_tree);
 	git_commit_free(c->base);
+	git_commit_free(c->extra_parent);
 	xch_store_unlock(c->lockfd);
 	free(c);
 }

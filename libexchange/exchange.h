@@ -14,5 +14,6 @@
 #include "exchange/store.h"
 #include "exchange/partner.h"
 #include "exchange/bundle.h"
+#include "exchange/import.h"
 
 #endif

@@ -2942,6 +2942,19 @@ int xch_schema_set_add_file(xch_schema_set *set, const char *path, xch_buf *id_o
 	return error;
 }
 
+int xch_schema_set_add_file_as(xch_schema_set *set, const char *path, const char *uri, xch_buf *id_out)
+{
+	json_t *json;
+	int error;
+
+	XCH_ARG(set && path && uri);
+	if ((error = xch_json_load_file(&json, path)) < 0)
+		return error;
+	error = xch_schema_set_add_json(set, json, uri, id_out);
+	json_decref(json);
+	return error;
+}
+
 int xch_schema_validate_buffer(xch_violations **out, xch_schema_set *set, const char *uri, const char *data,
                                size_t len, const char *origin)
 {

@@ -597,8 +597,9 @@ int xch_store_log(xch_store *s, const char *id, xch_log_cb cb, void *payload)
 	if (id && !xch_record_id_valid(id))
 		return xch_error_set(XCH_EINVALID, "invalid record id '%s'", id);
 	if ((error = git_revwalk_new(&walk, s->repo)) < 0 ||
-	    (error = git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME)) < 0 ||
-	    (error = git_revwalk_push_ref(walk, XCH_STORE_BRANCH)) < 0) {
+	    (error = git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL)) < 0 ||
+	    (error = git_revwalk_push_ref(walk, XCH_STORE_BRANCH)) < 0 ||
+	    (error = git_revwalk_simplify_first_parent(walk)) < 0) {
 		error = xch_error_from_git(error, "cannot walk the store's history");
 		goto done;
 	}

@@ -34,6 +34,15 @@ int xch_store_signature(git_signature **out, xch_store *s);
 /* Stage path = data (a blob), or the removal of path when data is NULL. */
 int xch_change_put_file(xch_change *c, const char *path, const void *data, size_t len);
 
+/* Stage path = an existing blob. */
+int xch_change_put_oid(xch_change *c, const char *path, const git_oid *oid);
+/* The blob at path as the change stands (staged, else the base); false if none. */
+bool xch_change_lookup(xch_change *c, const char *path, git_oid *out);
+/* Another parent for the commit (a merge); the branch tip stays the first. */
+int xch_change_add_parent(xch_change *c, const git_oid *oid);
+/* The tree the change started from (borrowed). */
+git_tree *xch_change_base_tree(xch_change *c);
+
 #define XCH_STORE_BRANCH "refs/heads/main"
 
 #endif

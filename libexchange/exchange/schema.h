@@ -55,6 +55,12 @@ XCH_EXTERN(int) xch_schema_set_add_file(xch_schema_set *set, const char *path, x
  * if it is an absolute URI, else file://<absolute path of origin>; with no
  * origin, a "urn:xch:anonymous:N" name is made up.
  */
+/*
+ * Load a schema document as if it had been retrieved from uri: it answers
+ * to uri as well as to its own $id (e.g. FIRST's CVSS schemas declare
+ * "...cvss-v3.1.json?20211103" while CSAF refers to "...cvss-v3.1.json").
+ */
+XCH_EXTERN(int) xch_schema_set_add_file_as(xch_schema_set *set, const char *path, const char *uri, xch_buf *id_out);
 XCH_EXTERN(int) xch_schema_set_add_buffer(xch_schema_set *set, const char *data, size_t len,
                                           const char *origin, xch_buf *id_out);
 

@@ -1,0 +1,790 @@
+/*
+ * Import: a verified bundle becomes a commit on the partner's own line
+ * (refs/xch/partners/NAME) and is merged into our records in the same
+ * commit of the main branch, whose second parent is that line.
+ *
+ * The merge base of a record is what we and that partner last shared:
+ * shared/<partner>/<type>/<xx>/<id>.json on the main branch, updated on
+ * every import from them and every seal to them. Conflicts keep base, ours
+ * and theirs in conflicts/<xx>/<id>.json; the record keeps our version
+ * until the conflict is resolved. Delivery state per channel is in
+ * state/in/<partner>/<channel>.json. The main branch moves last, so a crash
+ * leaves the store as before (the partner's line may hold the bundle
+ * already; importing again reuses that commit).
+ */
+#include "common.h"
+#include "store.h"
+#include "record.h"
+#include "schema.h"
+#include "bundle.h"
+#include "merge.h"
+#include "sha256.h"
+#include "json.h"
+#include "util.h"
+
+#define KEEP_BUNDLE_IDS 64
+
+typedef struct {
+	char *id;
+	char *type;
+	json_t *json;     /* theirs, owned */
+	git_oid oid;
+} in_record;
+
+typedef struct {
+	char sha256[XCH_SHA256_HEXSIZE + 1];
+	git_oid oid;
+} in_attachment;
+
+typedef struct {
+	xch_store *s;
+	xch_schema_set *schemas;
+	json_t *manifest;       /* owned copy */
+	/* the entry being read */
+	char path[300];
+	xch_buf data;           /* a record's bytes */
+	git_writestream *ws;    /* an attachment's blob */
+	/* what was read */
+	in_record *recs;
+	size_t nrecs, arecs;
+	in_attachment *atts;
+	size_t natts, aatts;
+} import_sink;
+
+static int sink_manifest(void *payload, const json_t *manifest)
+{
+	import_sink *is = payload;
+	if (!(is->manifest = json_deep_copy(manifest)))
+		return xch_error_oom();
+	return 0;
+}
+
+static int sink_begin(void *payload, const char *path, uint64_t size)
+{
+	import_sink *is = payload;
+	int error;
+
+	snprintf(is->path, sizeof(is->path), "%s", path);
+	xch_buf_clear(&is->data);
+	if (!strncmp(path, "attachments/", 12)) {
+		if ((error = git_blob_create_from_stream(&is->ws, is->s->repo, NULL)) < 0)
+			return xch_error_from_git(error, "cannot store '%s'", path);
+		return 0;
+	}
+	if (size > XCH_JSON_MAX_SIZE)
+		return xch_error_set(XCH_ETOOBIG, "'%s' is larger than a record may be", path);
+	return 0;
+}
+
+static int sink_write(void *payload, const void *data, size_t len)
+{
+	import_sink *is = payload;
+	int error;
+	if (is->ws) {
+		if ((error = is->ws->write(is->ws, data, len)) < 0)
+			return xch_error_from_git(error, "cannot store '%s'", is->path);
+		return 0;
+	}
+	return xch_buf_put(&is->data, data, len);
+}
+
+static int grow(void **arr, size_t *alloc, size_t n, size_t elem)
+{
+	void *p;
+	if (n < *alloc)
+		return 0;
+	*alloc = *alloc ? *alloc * 2 : 64;
+	if (!(p = realloc(*arr, *alloc * elem)))
+		return xch_error_oom();
+	*arr = p;
+	return 0;
+}
+
+static int sink_end(void *payload, bool ok)
+{
+	import_sink *is = payload;
+	xch_violations *v = NULL;
+	xch_record *r = NULL;
+	in_record *ir;
+	char expect[300];
+	int error;
+
+	if (is->ws) {
+		git_oid oid;
+		git_writestream *ws = is->ws;
+		is->ws = NULL;
+		if (!ok) {
+			ws->free(ws);
+			return 0;
+		}
+		if ((error = git_blob_create_from_stream_commit(&oid, ws)) < 0)
+			return xch_error_from_git(error, "cannot store '%s'", is->path);
+		if ((error = grow((void **)&is->atts, &is->aatts, is->natts, sizeof(*is->atts))) < 0)
+			return error;
+		snprintf(is->atts[is->natts].sha256, sizeof(is->atts[0].sha256), "%s", is->path + 12);
+		git_oid_cpy(&is->atts[is->natts].oid, &oid);
+		is->natts++;
+		return 0;
+	}
+	if (!ok)
+		return 0;
+	/* a record: parsed strictly and checked against its schema before anything else */
+	if ((error = xch_record_parse(&r, is->data.ptr ? is->data.ptr : "", is->data.size, is->path)) < 0)
+		return error == XCH_ESCHEMA ? xch_error_set(XCH_EMALFORMED, "%s", xch_error_last()->message) : error;
+	snprintf(expect, sizeof(expect), "records/%s.json", xch_record_id(r));
+	if (strcmp(expect, is->path)) {
+		error = xch_error_set(XCH_ETAMPERED, "'%s' holds record '%s'", is->path, xch_record_id(r));
+		goto done;
+	}
+	if ((error = xch_record_validate(&v, is->schemas, r)) < 0) {
+		if (error == XCH_ESCHEMA)
+			error = xch_error_set(XCH_ESCHEMA, "record '%s' from the bundle is invalid: %s: %s",
+			                      xch_record_id(r), *xch_violations_instance(v, 0) ?
+			                      xch_violations_instance(v, 0) : "/", xch_violations_message(v, 0));
+		goto done;
+	}
+	if ((error = grow((void **)&is->recs, &is->arecs, is->nrecs, sizeof(*is->recs))) < 0)
+		goto done;
+	ir = &is->recs[is->nrecs];
+	memset(ir, 0, sizeof(*ir));
+	{
+		const char *data;
+		size_t len;
+		xch_record_canonical(r, &data, &len);
+		if ((error = git_blob_create_from_buffer(&ir->oid, is->s->repo, data, len)) < 0) {
+			error = xch_error_from_git(error, "cannot store record '%s'", xch_record_id(r));
+			goto done;
+		}
+	}
+	ir->id = strdup(xch_record_id(r));
+	ir->type = strdup(xch_record_type(r));
+	ir->json = json_incref((json_t *)xch_record_json(r));
+	is->nrecs++;
+	if (!ir->id || !ir->type)
+		error = xch_error_oom();
+done:
+	xch_violations_free(v);
+	xch_record_free(r);
+	return error;
+}
+
+static void sink_dispose(import_sink *is)
+{
+	if (is->ws)
+		is->ws->free(is->ws);
+	for (size_t i = 0; i < is->nrecs; i++) {
+		free(is->recs[i].id);
+		free(is->recs[i].type);
+		json_decref(is->recs[i].json);
+	}
+	free(is->recs);
+	free(is->atts);
+	json_decref(is->manifest);
+	xch_buf_dispose(&is->data);
+}
+
+/* Read and parse the JSON blob at path in the change's view; *out NULL if absent. */
+static int read_json(json_t **out, xch_change *ch, xch_store *s, const char *path)
+{
+	git_blob *blob = NULL;
+	git_oid oid;
+	int error;
+
+	*out = NULL;
+	if (!xch_change_lookup(ch, path, &oid))
+		return 0;
+	if ((error = git_blob_lookup(&blob, s->repo, &oid)) < 0)
+		return xch_error_from_git(error, "cannot read '%s'", path);
+	error = xch_json_parse(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), path);
+	git_blob_free(blob);
+	return error;
+}
+
+static int put_json(xch_change *ch, const char *path, const json_t *v)
+{
+	xch_buf text = XCH_BUF_INIT;
+	int error = xch_json_canonical(&text, v);
+	if (!error)
+		error = xch_change_put_file(ch, path, text.ptr, text.size);
+	xch_buf_dispose(&text);
+	return error;
+}
+
+static int shared_path(xch_buf *out, const char *partner, const char *type, const char *id)
+{
+	xch_buf rp = XCH_BUF_INIT;
+	int error = xch_store_record_path(&rp, type, id);
+	if (!error) {
+		xch_buf_clear(out);
+		error = xch_buf_printf(out, "shared/%s/%s", partner, rp.ptr + strlen("records/"));
+	}
+	xch_buf_dispose(&rp);
+	return error;
+}
+
+static int conflict_path(xch_buf *out, const char *id)
+{
+	xch_buf tp = XCH_BUF_INIT;
+	int error = xch_store_tombstone_path(&tp, id);
+	if (!error) {
+		xch_buf_clear(out);
+		error = xch_buf_printf(out, "conflicts/%s", tp.ptr + strlen("tombstones/"));
+	}
+	xch_buf_dispose(&tp);
+	return error;
+}
+
+/* Our live version of id (any type), its type, or NULL. */
+static int read_ours(json_t **out, const char **type_out, xch_change *ch, xch_store *s, const char *id)
+{
+	const char *const *types = xch_record_types();
+	xch_buf path = XCH_BUF_INIT;
+	int error = 0;
+
+	*out = NULL;
+	for (size_t i = 0; types[i] && !*out && !error; i++) {
+		if ((error = xch_store_record_path(&path, types[i], id)) == 0 &&
+		    (error = read_json(out, ch, s, path.ptr)) == 0 && *out && type_out)
+			*type_out = types[i];
+	}
+	xch_buf_dispose(&path);
+	return error;
+}
+
+typedef struct {
+	xch_store *s;
+	xch_change *ch;
+	const char *partner;
+	const char *bundle_id;
+	json_int_t sequence;
+	xch_import_result *res;
+} merge_ctx;
+
+static int write_conflict(merge_ctx *m, const char *id, const char *type, const json_t *base,
+                          const json_t *ours, const json_t *theirs, const xch_merge_conflicts *conf)
+{
+	xch_buf path = XCH_BUF_INIT;
+	json_t *c, *ptrs = json_array();
+	int error;
+
+	for (size_t i = 0; conf && i < conf->n; i++)
+		json_array_append_new(ptrs, json_string(conf->pointers[i]));
+	if (!conf || conf->n == 0)
+		json_array_append_new(ptrs, json_string(""));
+	c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:O?, s:O?, s:O?}", "id", id, "type", type,
+		"partner", m->partner, "bundle", m->bundle_id, "sequence", m->sequence, "pointers", ptrs,
+		"base", base, "ours", ours, "theirs", theirs);
+	if (!c)
+		return xch_error_oom();
+	if ((error = conflict_path(&path, id)) == 0)
+		error = put_json(m->ch, path.ptr, c);
+	json_decref(c);
+	xch_buf_dispose(&path);
+	m->res->conflicts++;
+	return error;
+}
+
+static int set_record(merge_ctx *m, const char *type, const char *id, const json_t *v)
+{
+	xch_buf path = XCH_BUF_INIT;
+	int error;
+	if ((error = xch_store_record_path(&path, type, id)) == 0 &&
+	    (error = put_json(m->ch, path.ptr, v)) == 0 &&
+	    (error = xch_store_tombstone_path(&path, id)) == 0)
+		error = xch_change_put_file(m->ch, path.ptr, NULL, 0);
+	xch_buf_dispose(&path);
+	return error;
+}
+
+static int merge_one(merge_ctx *m, const char *id, const char *type, const json_t *theirs,
+                     const git_oid *theirs_oid, const json_t *tombstone)
+{
+	xch_schema_set *set;
+	xch_buf spath = XCH_BUF_INIT, cpath = XCH_BUF_INIT, path = XCH_BUF_INIT;
+	xch_merge_conflicts conf = { NULL, 0 };
+	json_t *ours = NULL, *base = NULL, *merged = NULL, *existing = NULL;
+	const char *our_type = NULL;
+	git_oid oid;
+	int error;
+
+	if ((error = read_ours(&ours, &our_type, m->ch, m->s, id)) < 0 ||
+	    (error = shared_path(&spath, m->partner, type, id)) < 0 ||
+	    (error = read_json(&base, m->ch, m->s, spath.ptr)) < 0 ||
+	    (error = conflict_path(&cpath, id)) < 0 ||
+	    (error = read_json(&existing, m->ch, m->s, cpath.ptr)) < 0)
+		goto done;
+	if (our_type && strcmp(our_type, type)) {
+		error = write_conflict(m, id, type, base, ours, theirs, NULL);
+		goto shared;
+	}
+	if (existing) {
+		/* still in conflict: keep both sides, with their newest version */
+		json_t *b = json_object_get(existing, "base"), *o = json_object_get(existing, "ours");
+		error = write_conflict(m, id, type, json_is_null(b) ? NULL : b, json_is_null(o) ? NULL : o,
+		                       theirs, NULL);
+		goto shared;
+	}
+	if ((error = xch_merge_json(&merged, base, ours, theirs, &conf)) < 0)
+		goto done;
+	if (conf.n == 0 && merged) {
+		/* a clean merge of two valid records must still be a valid record */
+		xch_record *r = NULL;
+		xch_violations *v = NULL;
+		bool valid;
+		if ((error = xch_store_schemas(&set, m->s)) < 0)
+			goto done;
+		valid = xch_record_from_json(&r, json_incref(merged), id) == 0 &&
+		        xch_record_validate(&v, set, r) == 0;
+		xch_violations_free(v);
+		xch_record_free(r);
+		xch_error_clear();
+		if (!valid) {
+			error = write_conflict(m, id, type, base, ours, theirs, NULL);
+			goto shared;
+		}
+	}
+	if (conf.n > 0) {
+		error = write_conflict(m, id, type, base, ours, theirs, &conf);
+		goto shared;
+	}
+	if (xch_json_same(merged, ours)) {
+		m->res->unchanged++;
+	} else if (!merged) {
+		/* deleted by them, unchanged by us */
+		if ((error = xch_store_record_path(&path, type, id)) == 0 &&
+		    (error = xch_change_put_file(m->ch, path.ptr, NULL, 0)) == 0 &&
+		    (error = xch_store_tombstone_path(&path, id)) == 0)
+			error = put_json(m->ch, path.ptr, tombstone);
+		m->res->deleted++;
+	} else {
+		error = set_record(m, type, id, merged);
+		if (ours)
+			m->res->changed++;
+		else
+			m->res->added++;
+	}
+shared:
+	if (error < 0)
+		goto done;
+	/* what we now share with this partner is what they sent */
+	if (theirs_oid) {
+		git_oid_cpy(&oid, theirs_oid);
+		error = xch_change_put_oid(m->ch, spath.ptr, &oid);
+	} else {
+		error = xch_change_put_file(m->ch, spath.ptr, NULL, 0);
+	}
+done:
+	xch_merge_conflicts_clear(&conf);
+	json_decref(ours);
+	json_decref(base);
+	json_decref(merged);
+	json_decref(existing);
+	xch_buf_dispose(&spath);
+	xch_buf_dispose(&cpath);
+	xch_buf_dispose(&path);
+	return error;
+}
+
+/* Commit the bundle on the partner's own line; reuse it if it is there already. */
+static int partner_line(git_oid *out, xch_store *s, const char *partner, const import_sink *is,
+                        const json_t *tombstones, const char *bundle_id, json_int_t seq, const char *channel)
+{
+	git_reference *ref = NULL;
+	git_commit *parent = NULL;
+	git_tree *ptree = NULL, *tree = NULL;
+	git_treebuilder *empty = NULL;
+	git_tree_update *ups = NULL;
+	git_signature *sig = NULL;
+	xch_buf refname = XCH_BUF_INIT, msg = XCH_BUF_INIT, text = XCH_BUF_INIT;
+	char **paths = NULL;
+	size_t nups = 0, cap, i;
+	git_oid tree_oid, empty_oid;
+	json_t *t;
+	int error;
+
+	xch_buf_printf(&refname, "refs/xch/partners/%s", partner);
+	if (git_reference_lookup(&ref, s->repo, refname.ptr) == 0) {
+		if ((error = git_commit_lookup(&parent, s->repo, git_reference_target(ref))) < 0 ||
+		    (error = git_commit_tree(&ptree, parent)) < 0) {
+			error = xch_error_from_git(error, "cannot read %s", refname.ptr);
+			goto done;
+		}
+		if (strstr(git_commit_message(parent), bundle_id)) {
+			git_oid_cpy(out, git_commit_id(parent)); /* an earlier, interrupted import */
+			goto done;
+		}
+	} else {
+		if ((error = git_treebuilder_new(&empty, s->repo, NULL)) < 0 ||
+		    (error = git_treebuilder_write(&empty_oid, empty)) < 0 ||
+		    (error = git_tree_lookup(&ptree, s->repo, &empty_oid)) < 0) {
+			error = xch_error_from_git(error, "cannot make an empty tree");
+			goto done;
+		}
+	}
+	cap = is->nrecs + is->natts + 2 * json_array_size(tombstones) + 1;
+	if (!(ups = calloc(cap, sizeof(*ups))) || !(paths = calloc(cap, sizeof(*paths)))) {
+		error = xch_error_oom();
+		goto done;
+	}
+	for (i = 0; i < is->nrecs; i++) {
+		xch_buf p = XCH_BUF_INIT;
+		xch_store_record_path(&p, is->recs[i].type, is->recs[i].id);
+		paths[nups] = xch_buf_detach(&p);
+		ups[nups].action = GIT_TREE_UPDATE_UPSERT;
+		ups[nups].filemode = GIT_FILEMODE_BLOB;
+		git_oid_cpy(&ups[nups].id, &is->recs[i].oid);
+		ups[nups].path = paths[nups];
+		nups++;
+	}
+	for (i = 0; i < is->natts; i++) {
+		xch_buf p = XCH_BUF_INIT;
+		xch_store_attachment_path(&p, is->atts[i].sha256);
+		paths[nups] = xch_buf_detach(&p);
+		ups[nups].action = GIT_TREE_UPDATE_UPSERT;
+		ups[nups].filemode = GIT_FILEMODE_BLOB;
+		git_oid_cpy(&ups[nups].id, &is->atts[i].oid);
+		ups[nups].path = paths[nups];
+		nups++;
+	}
+	json_array_foreach(tombstones, i, t) {
+		xch_buf p = XCH_BUF_INIT;
+		git_tree_entry *e = NULL;
+		git_oid toid;
+		xch_store_record_path(&p, xch_json_str(t, "type"), xch_json_str(t, "id"));
+		if (git_tree_entry_bypath(&e, ptree, p.ptr) == 0) {
+			paths[nups] = xch_buf_detach(&p);
+			ups[nups].action = GIT_TREE_UPDATE_REMOVE;
+			ups[nups].path = paths[nups];
+			nups++;
+			git_tree_entry_free(e);
+		}
+		xch_buf_dispose(&p);
+		if ((error = xch_json_canonical(&text, t)) < 0 ||
+		    (error = git_blob_create_from_buffer(&toid, s->repo, text.ptr, text.size)) < 0) {
+			error = error < 0 && error != XCH_ERROR ? xch_error_from_git(error, "cannot store a tombstone") : error;
+			goto done;
+		}
+		xch_store_tombstone_path(&p, xch_json_str(t, "id"));
+		paths[nups] = xch_buf_detach(&p);
+		ups[nups].action = GIT_TREE_UPDATE_UPSERT;
+		ups[nups].filemode = GIT_FILEMODE_BLOB;
+		git_oid_cpy(&ups[nups].id, &toid);
+		ups[nups].path = paths[nups];
+		nups++;
+	}
+	if ((error = git_tree_create_updated(&tree_oid, s->repo, ptree, nups, ups)) < 0 ||
+	    (error = git_tree_lookup(&tree, s->repo, &tree_oid)) < 0) {
+		error = xch_error_from_git(error, "cannot write %s's line", partner);
+		goto done;
+	}
+	if ((error = xch_store_signature(&sig, s)) < 0)
+		goto done;
+	xch_buf_printf(&msg, "bundle %s from %s, sequence %lld\n\nBundle: %s\nChannel: %s\nSequence: %lld\n",
+	               bundle_id, partner, (long long)seq, bundle_id, channel, (long long)seq);
+	{
+		const git_commit *parents[1] = { parent };
+		git_reference *updated = NULL;
+		if ((error = git_commit_create(out, s->repo, NULL, sig, sig, NULL, msg.ptr, tree,
+		                               parent ? 1 : 0, parents)) < 0 ||
+		    (error = git_reference_create_matching(&updated, s->repo, refname.ptr, out, 1,
+		                                           parent ? git_commit_id(parent) : NULL, "xch import")) < 0)
+			error = xch_error_from_git(error, "cannot update %s", refname.ptr);
+		git_reference_free(updated);
+	}
+done:
+	for (i = 0; paths && i < nups; i++)
+		free(paths[i]);
+	free(paths);
+	free(ups);
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_tree_free(ptree);
+	git_treebuilder_free(empty);
+	git_commit_free(parent);
+	git_reference_free(ref);
+	xch_buf_dispose(&refname);
+	xch_buf_dispose(&msg);
+	xch_buf_dispose(&text);
+	return error;
+}
+
+/* state/in/<partner>/<channel>.json: the last sequence delivered and recent bundle ids. */
+static int check_sequence(json_t **state_out, xch_buf *path, xch_change *ch, xch_store *s, const char *partner,
+                          const char *channel, json_int_t seq, const char *bundle_id, bool allow_gap)
+{
+	json_t *st = NULL, *v;
+	json_int_t last;
+	size_t i;
+	int error;
+
+	xch_buf_clear(path);
+	xch_buf_printf(path, "state/in/%s/%s.json", partner, channel);
+	if ((error = read_json(&st, ch, s, path->ptr)) < 0)
+		return error;
+	if (!st && !(st = json_pack("{s:I, s:[]}", "sequence", (json_int_t)0, "bundles")))
+		return xch_error_oom();
+	*state_out = st;
+	json_array_foreach(json_object_get(st, "bundles"), i, v)
+		if (!strcmp(json_string_value(v), bundle_id))
+			return 1;
+	last = json_integer_value(json_object_get(st, "sequence"));
+	if (seq <= last)
+		return xch_error_set(XCH_EREPLAY, "bundle %.12s... is sequence %lld of %s's channel, which is at "
+		                     "%lld already: a replay or a rollback", bundle_id, (long long)seq, partner,
+		                     (long long)last);
+	if (seq > last + 1 && !allow_gap)
+		return xch_error_set(XCH_EGAP, "bundle %.12s... is sequence %lld of %s's channel, but %lld is the "
+		                     "next expected; import the missing bundles first, or use --allow-gap",
+		                     bundle_id, (long long)seq, partner, (long long)last + 1);
+	return 0;
+}
+
+int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch_import_options *opts)
+{
+	import_sink is = { 0 };
+	xch_entry_sink sink = { sink_manifest, sink_begin, sink_write, sink_end, &is };
+	xch_bundle_info *info = NULL;
+	xch_change *ch = NULL;
+	json_t *state = NULL, *tombs, *t, *ids;
+	xch_buf state_path = XCH_BUF_INIT, msg = XCH_BUF_INIT, apath = XCH_BUF_INIT;
+	merge_ctx m = { 0 };
+	git_oid line;
+	const char *channel, *bundle_id, *partner;
+	json_int_t seq;
+	size_t i;
+	int error;
+
+	XCH_ARG(out && s && path);
+	if (opts && opts->version != XCH_IMPORT_OPTIONS_VERSION)
+		return xch_error_set(XCH_EINVALID, "unsupported import options version %u", opts->version);
+	memset(out, 0, sizeof(*out));
+	is.s = s;
+	if ((error = xch_store_schemas(&is.schemas, s)) < 0 || (error = xch_change_new(&ch, s)) < 0)
+		goto done;
+	if ((error = xch_bundle_verify_into(&info, s, path, &sink)) < 0)
+		goto done;
+	if (!is.manifest || !xch_bundle_info_sender(info)) {
+		error = xch_error_set(XCH_EMALFORMED, "'%s' has no manifest", path);
+		goto done;
+	}
+	partner = xch_bundle_info_sender(info);
+	channel = xch_json_str(is.manifest, "channel");
+	bundle_id = xch_json_str(is.manifest, "bundle_id");
+	seq = json_integer_value(json_object_get(is.manifest, "sequence"));
+	snprintf(out->bundle_id, sizeof(out->bundle_id), "%s", bundle_id);
+	snprintf(out->partner, sizeof(out->partner), "%s", partner);
+	out->sequence = (uint64_t)seq;
+	if ((error = check_sequence(&state, &state_path, ch, s, partner, channel, seq, bundle_id,
+	                            opts && opts->allow_gap)) != 0) {
+		if (error == 1) {
+			out->already = 1;
+			error = 0;
+		}
+		goto done;
+	}
+	tombs = json_object_get(is.manifest, "tombstones");
+
+	/* 1. the partner's own line */
+	if ((error = partner_line(&line, s, partner, &is, tombs, bundle_id, seq, channel)) < 0)
+		goto done;
+
+	/* 2. merged into ours, record by record */
+	m.s = s;
+	m.ch = ch;
+	m.partner = partner;
+	m.bundle_id = bundle_id;
+	m.sequence = seq;
+	m.res = out;
+	for (i = 0; i < is.natts; i++)
+		if ((error = xch_store_attachment_path(&apath, is.atts[i].sha256)) < 0 ||
+		    (error = xch_change_put_oid(ch, apath.ptr, &is.atts[i].oid)) < 0)
+			goto done;
+	for (i = 0; i < is.nrecs; i++)
+		if ((error = merge_one(&m, is.recs[i].id, is.recs[i].type, is.recs[i].json, &is.recs[i].oid, NULL)) < 0)
+			goto done;
+	json_array_foreach(tombs, i, t)
+		if ((error = merge_one(&m, xch_json_str(t, "id"), xch_json_str(t, "type"), NULL, NULL, t)) < 0)
+			goto done;
+
+	/* 3. delivery state, then one commit moves the branch */
+	json_object_set_new(state, "sequence", json_integer(seq));
+	ids = json_object_get(state, "bundles");
+	json_array_append_new(ids, json_string(bundle_id));
+	while (json_array_size(ids) > KEEP_BUNDLE_IDS)
+		json_array_remove(ids, 0);
+	json_object_set_new(state, "receipt_pending", json_true());
+	if ((error = put_json(ch, state_path.ptr, state)) < 0 || (error = xch_change_add_parent(ch, &line)) < 0)
+		goto done;
+	xch_buf_printf(&msg, "import bundle %.12s from %s, sequence %lld\n\n"
+	               "%zu added, %zu changed, %zu deleted, %zu unchanged, %zu in conflict\n\n"
+	               "Bundle: %s\nPartner: %s\nChannel: %s\nSequence: %lld\n",
+	               bundle_id, partner, (long long)seq, out->added, out->changed, out->deleted,
+	               out->unchanged, out->conflicts, bundle_id, partner, channel, (long long)seq);
+	if ((error = xch_change_commit(ch, msg.ptr, NULL)) > 0)
+		error = 0;
+done:
+	xch_change_free(ch);
+	xch_bundle_info_free(info);
+	sink_dispose(&is);
+	json_decref(state);
+	xch_buf_dispose(&state_path);
+	xch_buf_dispose(&msg);
+	xch_buf_dispose(&apath);
+	return error;
+}
+
+/* ---- conflicts ---------------------------------------------------------- */
+
+typedef struct {
+	xch_conflict_cb cb;
+	void *payload;
+} conflicts_ctx;
+
+static char *dump_or_null(json_t *v)
+{
+	xch_buf b = XCH_BUF_INIT;
+	if (!v || json_is_null(v) || xch_json_canonical(&b, v) < 0)
+		return NULL;
+	return xch_buf_detach(&b);
+}
+
+static int conflict_from_json(json_t *j, xch_conflict_cb cb, void *payload)
+{
+	xch_conflict c = { 0 };
+	json_t *ptrs = json_object_get(j, "pointers"), *v;
+	const char **pv;
+	size_t i;
+	int error;
+
+	if (!(pv = calloc(json_array_size(ptrs) + 1, sizeof(*pv))))
+		return xch_error_oom();
+	json_array_foreach(ptrs, i, v)
+		pv[i] = json_string_value(v);
+	c.id = xch_json_str(j, "id");
+	c.type = xch_json_str(j, "type");
+	c.partner = xch_json_str(j, "partner");
+	c.bundle = xch_json_str(j, "bundle");
+	c.pointers = pv;
+	c.npointers = json_array_size(ptrs);
+	c.base = dump_or_null(json_object_get(j, "base"));
+	c.ours = dump_or_null(json_object_get(j, "ours"));
+	c.theirs = dump_or_null(json_object_get(j, "theirs"));
+	error = cb(&c, payload);
+	free((char *)c.base);
+	free((char *)c.ours);
+	free((char *)c.theirs);
+	free(pv);
+	return error;
+}
+
+int xch_conflicts_foreach(xch_store *s, xch_conflict_cb cb, void *payload)
+{
+	git_tree *tree = NULL, *top = NULL;
+	git_tree_entry *e = NULL;
+	int error;
+
+	XCH_ARG(s && cb);
+	if ((error = xch_store_head_tree(&tree, NULL, s)) < 0)
+		return error;
+	if (git_tree_entry_bypath(&e, tree, "conflicts") != 0 ||
+	    git_tree_lookup(&top, s->repo, git_tree_entry_id(e)) < 0)
+		goto done;
+	for (size_t i = 0; i < git_tree_entrycount(top) && !error; i++) {
+		git_tree *shard = NULL;
+		if (git_tree_lookup(&shard, s->repo, git_tree_entry_id(git_tree_entry_byindex(top, i))) < 0)
+			continue;
+		for (size_t k = 0; k < git_tree_entrycount(shard) && !error; k++) {
+			git_blob *blob = NULL;
+			json_t *j = NULL;
+			if ((error = git_blob_lookup(&blob, s->repo, git_tree_entry_id(git_tree_entry_byindex(shard, k)))) < 0) {
+				error = xch_error_from_git(error, "cannot read a conflict");
+				break;
+			}
+			if ((error = xch_json_parse(&j, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+			                            "conflict")) == 0)
+				error = conflict_from_json(j, cb, payload);
+			json_decref(j);
+			git_blob_free(blob);
+		}
+		git_tree_free(shard);
+	}
+done:
+	git_tree_free(top);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	return error;
+}
+
+int xch_conflict_resolve(xch_store *s, const char *id, xch_resolve_how how, const char *file)
+{
+	xch_change *ch = NULL;
+	xch_record *r = NULL;
+	xch_buf cpath = XCH_BUF_INIT, path = XCH_BUF_INIT, msg = XCH_BUF_INIT;
+	json_t *c = NULL, *chosen = NULL, *tomb = NULL;
+	const char *type;
+	merge_ctx m = { 0 };
+	char now[32];
+	int error;
+
+	XCH_ARG(s && id && how >= XCH_RESOLVE_OURS && how <= XCH_RESOLVE_FILE && (how != XCH_RESOLVE_FILE || file));
+	if (!xch_record_id_valid(id))
+		return xch_error_set(XCH_EINVALID, "invalid record id '%s'", id);
+	if ((error = xch_change_new(&ch, s)) < 0 || (error = conflict_path(&cpath, id)) < 0 ||
+	    (error = read_json(&c, ch, s, cpath.ptr)) < 0)
+		goto done;
+	if (!c) {
+		error = xch_error_set(XCH_ENOTFOUND, "record '%s' is not in conflict", id);
+		goto done;
+	}
+	type = xch_json_str(c, "type");
+	if (how == XCH_RESOLVE_FILE) {
+		xch_violations *v = NULL;
+		xch_schema_set *set;
+		if ((error = xch_record_load(&r, file)) < 0 || (error = xch_store_schemas(&set, s)) < 0)
+			goto done;
+		if (strcmp(xch_record_id(r), id) || strcmp(xch_record_type(r), type)) {
+			error = xch_error_set(XCH_EINVALID, "'%s' holds %s '%s', not %s '%s'", file,
+			                      xch_record_type(r), xch_record_id(r), type, id);
+			goto done;
+		}
+		if ((error = xch_record_validate(&v, set, r)) < 0) {
+			if (error == XCH_ESCHEMA)
+				xch_error_set(XCH_ESCHEMA, "'%s': %s: %s", file, *xch_violations_instance(v, 0) ?
+				              xch_violations_instance(v, 0) : "/", xch_violations_message(v, 0));
+			xch_violations_free(v);
+			goto done;
+		}
+		chosen = json_incref((json_t *)xch_record_json(r));
+	} else {
+		chosen = json_incref(json_object_get(c, how == XCH_RESOLVE_OURS ? "ours" : "theirs"));
+	}
+	m.s = s;
+	m.ch = ch;
+	if (chosen && !json_is_null(chosen)) {
+		error = set_record(&m, type, id, chosen);
+	} else {
+		/* the chosen side deleted it */
+		xch_time_format(now, xch_time_now());
+		tomb = json_pack("{s:s, s:s, s:s}", "type", type, "id", id, "deleted", now);
+		if ((error = xch_store_record_path(&path, type, id)) == 0 &&
+		    (error = xch_change_put_file(ch, path.ptr, NULL, 0)) == 0 &&
+		    (error = xch_store_tombstone_path(&path, id)) == 0)
+			error = put_json(ch, path.ptr, tomb);
+	}
+	if (error < 0 || (error = xch_change_put_file(ch, cpath.ptr, NULL, 0)) < 0)
+		goto done;
+	xch_buf_printf(&msg, "resolve %s: %s\n", id, how == XCH_RESOLVE_OURS ? "ours" :
+	               how == XCH_RESOLVE_THEIRS ? "theirs" : file);
+	if ((error = xch_change_commit(ch, msg.ptr, NULL)) > 0)
+		error = 0;
+done:
+	json_decref(c);
+	json_decref(chosen);
+	json_decref(tomb);
+	xch_record_free(r);
+	xch_change_free(ch);
+	xch_buf_dispose(&cpath);
+	xch_buf_dispose(&path);
+	xch_buf_dispose(&msg);
+	return error;
+}
