@@ -722,6 +722,7 @@ typedef struct {
 	xch_crypto *c;
 	xch_container *box;
 	int fd;              /* the pipe's write end */
+	bool reader_gone;    /* a write failed because the reader had stopped */
 	xch_crypto_result result;
 	int code;
 	thread_error err;
@@ -734,13 +735,27 @@ static ssize_t box_read(void *payload, void *buf, size_t len)
 
 static int pipe_write(void *payload, const void *data, size_t len)
 {
-	return xch_write_all(*(int *)payload, data, len);
+	decrypt_ctx *d = payload;
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(d->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			d->reader_gone = errno == EPIPE;
+			return xch_error_set_os(XCH_EOS, "cannot pass on the decrypted payload");
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 static void *decryptor(void *arg)
 {
 	decrypt_ctx *d = arg;
-	d->code = xch_crypto_decrypt_verify(d->c, box_read, d->box, pipe_write, &d->fd, &d->result);
+	d->code = xch_crypto_decrypt_verify(d->c, box_read, d->box, pipe_write, d, &d->result);
 	if (d->code < 0)
 		thread_error_take(&d->err, d->code);
 	close(d->fd);
@@ -1229,7 +1244,13 @@ static int verify(xch_bundle_info **out, xch_store *s, const char *path, const x
 	pipefd[0] = -1;
 	pthread_join(th, NULL);
 	started = false;
-	if (d.code < 0 && (error == 0 || error == XCH_EMALFORMED || error == XCH_EOS))
+	/*
+	 * gpg's verdict (bad signature, no MDC) explains a garbled archive, so
+	 * it comes first -- unless gpg only failed because the reader refused
+	 * the archive and stopped reading: then the reader's reason stands.
+	 */
+	if (d.code < 0 && !(error < 0 && d.reader_gone) &&
+	    (error == 0 || error == XCH_EMALFORMED || error == XCH_EOS))
 		error = thread_error_give(&d.err);
 	if (error < 0)
 		goto done;
