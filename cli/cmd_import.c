@@ -44,8 +44,9 @@ CLI_COMMAND(import)
 				json_object_set_new(o, "error", json_string(xch_error_last()->message));
 				json_object_set_new(o, "exit", json_integer(cli_exit_code(error)));
 			} else {
-				json_object_update_new(o, json_pack("{s:s, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I}",
-					"bundle", r.bundle_id, "partner", r.partner, "sequence", (json_int_t)r.sequence,
+				json_object_update_new(o, json_pack("{s:s, s:b, s:I, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I}",
+					"bundle", r.bundle_id, "receipt", r.receipt, "acknowledged", (json_int_t)r.acknowledged,
+					"partner", r.partner, "sequence", (json_int_t)r.sequence,
 					"already", r.already, "added", (json_int_t)r.added, "changed", (json_int_t)r.changed,
 					"deleted", (json_int_t)r.deleted, "unchanged", (json_int_t)r.unchanged,
 					"conflicts", (json_int_t)r.conflicts));
@@ -53,6 +54,9 @@ CLI_COMMAND(import)
 			json_array_append_new(arr, o);
 		} else if (error < 0) {
 			fprintf(stderr, "xch: '%s': %s\n", files.v[i], xch_error_last()->message);
+		} else if (r.receipt && !r.already) {
+			printf("%s: receipt %.12s from %s: %zu bundle%s acknowledged\n", files.v[i], r.bundle_id,
+			       r.partner, r.acknowledged, r.acknowledged == 1 ? "" : "s");
 		} else if (r.already) {
 			printf("%s: bundle %.12s from %s (sequence %llu) was imported before; nothing to do\n",
 			       files.v[i], r.bundle_id, r.partner, (unsigned long long)r.sequence);

@@ -83,6 +83,7 @@ static int partner_show(int argc, char **argv)
 	int json = 0, error, rc = EXIT_OK;
 	xch_store *s = NULL;
 	xch_partner *p = NULL;
+	xch_partner_status st;
 	const cli_opt options[] = {
 		{ CLI_OPT_FLAG, 0, "json", NULL, &json, 0, "print a JSON object" },
 		{ CLI_OPT_ARG, 0, "NAME", NULL, &name, CLI_OPT_REQUIRED, "the partner's name" },
@@ -92,13 +93,25 @@ static int partner_show(int argc, char **argv)
 		return error == CLI_PARSE_HELP ? EXIT_OK : EXIT_USAGE;
 	if ((error = cli_open_store(&s)) < 0 || (error = xch_partner_lookup(&p, s, name)) < 0) {
 		rc = cli_fail(error);
+	} else if ((error = xch_partner_status_get(&st, s, name)) < 0) {
+		rc = cli_fail(error);
 	} else if (json) {
-		cli_print_json(partner_json(p), true);
+		json_t *o = partner_json(p);
+		json_object_set_new(o, "status", json_pack("{s:I, s:I, s:I, s:b, s:I}", "sent", (json_int_t)st.sent,
+			"acknowledged", (json_int_t)st.acknowledged, "received", (json_int_t)st.received,
+			"receipt_pending", st.receipt_pending, "pending", (json_int_t)st.pending));
+		cli_print_json(o, true);
 	} else {
 		printf("partner %s\n", xch_partner_name(p));
 		for (size_t i = 0; i < xch_partner_key_count(p); i++)
-			printf("key:     %s %s (pinned %s)\n", xch_partner_key(p, i), i ? "earlier" : "current",
+			printf("key:          %s %s (pinned %s)\n", xch_partner_key(p, i), i ? "earlier" : "current",
 			       xch_partner_key_added(p, i));
+		printf("sent:         sequence %llu, acknowledged %llu\n", (unsigned long long)st.sent,
+		       (unsigned long long)st.acknowledged);
+		printf("pending:      %zu record%s and deletions not acknowledged\n", st.pending,
+		       st.pending == 1 ? "" : "s");
+		printf("received:     sequence %llu%s\n", (unsigned long long)st.received,
+		       st.receipt_pending ? " (receipt pending: xch receipt --for NAME)" : "");
 	}
 	xch_partner_free(p);
 	xch_store_free(s);

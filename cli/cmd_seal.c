@@ -12,7 +12,8 @@ static const char summary[] =
 	"Seal records into a bundle for the partners named by --to: checked against\n"
 	"their schemas and markings, packed in a pax tar, deflated, signed by our\n"
 	"identity and encrypted to each partner's current key, with a signed\n"
-	"envelope a transfer station can check (see xch-bundle(5)).\n"
+	"envelope a transfer station can check (see xch-bundle(5)). Once the\n"
+	"partners sent a receipt, only what changed since goes (incremental).\n"
 	"--expires takes a duration: 30d (default), 12h, 2w, 90m, 45s.";
 
 static void report(const char *id, const char *type, int included, const char *reason, void *payload)
@@ -28,7 +29,7 @@ CLI_COMMAND(seal)
 {
 	cli_strv to = { 0 }, ids = { 0 };
 	const char *output = NULL, *type = NULL, *expires = NULL;
-	int armor = 0, dry = 0, json = 0, error, rc = EXIT_OK;
+	int armor = 0, dry = 0, json = 0, full = 0, error, rc = EXIT_OK;
 	xch_seal_options opts = XCH_SEAL_OPTIONS_INIT;
 	xch_seal_result res = XCH_SEAL_RESULT_INIT;
 	xch_store *s = NULL;
@@ -39,6 +40,7 @@ CLI_COMMAND(seal)
 	const cli_opt options[] = {
 		{ CLI_OPT_LIST, 0, "to", "PARTNER", &to, CLI_OPT_REQUIRED, "a recipient (repeat, or separate with commas)" },
 		{ CLI_OPT_VALUE, 'o', "output", "FILE", &output, 0, "where to write the bundle" },
+		{ CLI_OPT_FLAG, 0, "full", NULL, &full, 0, "everything, not only what changed since the last receipt" },
 		{ CLI_OPT_VALUE, 't', "type", "TYPE", &type, 0, "only records of TYPE" },
 		{ CLI_OPT_LIST, 0, "id", "ID", &ids, 0, "only this record (repeatable)" },
 		{ CLI_OPT_VALUE, 0, "expires", "DURATION", &expires, 0, "how long the bundle is valid" },
@@ -77,6 +79,7 @@ CLI_COMMAND(seal)
 	opts.ids = ids.v;
 	opts.nids = ids.n;
 	opts.armor = armor;
+	opts.full = full;
 	opts.dry_run = dry;
 	opts.notify = report;
 	opts.notify_payload = &dry;
@@ -86,17 +89,20 @@ CLI_COMMAND(seal)
 		goto done;
 	}
 	if (json) {
-		cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s?, s:I, s:b}", "bundle_id", res.bundle_id,
+		cli_print_json(json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s?, s:I, s:b}", "bundle_id", res.bundle_id,
+			"incremental", res.incremental,
 			"sequence", (json_int_t)res.sequence, "records", (json_int_t)res.records,
 			"attachments", (json_int_t)res.attachments, "tombstones", (json_int_t)res.tombstones,
 			"left_out", (json_int_t)res.left_out, "file", res.path.ptr, "size", (json_int_t)res.size,
 			"dry_run", dry), true);
+	} else if (res.nothing) {
+		printf("nothing to seal: the partners acknowledged everything (--full sends it all again)\n");
 	} else if (dry) {
 		printf("would seal %zu records, %zu attachments, %zu deletions as sequence %llu\n", res.records,
 		       res.attachments, res.tombstones, (unsigned long long)res.sequence);
 	} else {
-		printf("sealed %s: %zu records, %zu attachments, %zu deletions, sequence %llu, %llu bytes\n",
-		       res.path.ptr, res.records, res.attachments, res.tombstones,
+		printf("sealed %s: %s, %zu records, %zu attachments, %zu deletions, sequence %llu, %llu bytes\n",
+		       res.path.ptr, res.incremental ? "incremental" : "full", res.records, res.attachments, res.tombstones,
 		       (unsigned long long)res.sequence, (unsigned long long)res.size);
 	}
 done:

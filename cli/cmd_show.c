@@ -8,7 +8,9 @@
 #include "cli.h"
 
 static const char summary[] =
-	"Show the record ID: a summary, or with --json its canonical JSON.";
+	"Show the record ID: a summary, or with --json its canonical JSON. With\n"
+	"--provenance, where its last change came from: this store or a partner's\n"
+	"bundle (xch log ID gives the whole story).";
 
 static const char *s_or(json_t *v, const char *key, const char *dflt)
 {
@@ -61,15 +63,46 @@ static void show_advisory(json_t *r)
 	printf("summary:  %s\n", s_or(r, "summary", ""));
 }
 
+/* The newest commit that changed the record: who, when, and from which bundle. */
+static int first_change(const xch_log_entry *e, void *payload)
+{
+	json_t **out = payload;
+	const char *partner = strstr(e->message, "\nPartner: "), *bundle = strstr(e->message, "\nBundle: ");
+	char when[32], pbuf[80] = "", bbuf[40] = "";
+
+	cli_time(when, e->time);
+	if (partner)
+		sscanf(partner, "\nPartner: %79s", pbuf);
+	if (bundle)
+		sscanf(bundle, "\nBundle: %39s", bbuf);
+	*out = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "commit", e->commit, "author", e->author,
+		"date", when, "action", e->action, "partner", *pbuf ? pbuf : NULL, "bundle", *bbuf ? bbuf : NULL);
+	return 1; /* the newest is enough */
+}
+
+static void show_provenance(json_t *p)
+{
+	const char *partner = json_string_value(json_object_get(p, "partner"));
+	printf("last change: %s %s by %s\n", json_string_value(json_object_get(p, "action")),
+	       json_string_value(json_object_get(p, "date")), json_string_value(json_object_get(p, "author")));
+	if (partner)
+		printf("from:        partner %s, bundle %s\n", partner, json_string_value(json_object_get(p, "bundle")));
+	else
+		printf("from:        this store (a local change)\n");
+	printf("commit:      %s\n", json_string_value(json_object_get(p, "commit")));
+}
+
 CLI_COMMAND(show)
 {
 	const char *id = NULL;
-	int json = 0, rc = EXIT_OK, error;
+	int json = 0, provenance = 0, rc = EXIT_OK, error;
+	json_t *prov = NULL;
 	xch_store *s = NULL;
 	xch_record *r = NULL;
 	json_t *j = NULL;
 	const cli_opt options[] = {
 		{ CLI_OPT_FLAG, 0, "json", NULL, &json, 0, "print the record's canonical JSON" },
+		{ CLI_OPT_FLAG, 0, "provenance", NULL, &provenance, 0, "say which partner and bundle its last change came from" },
 		{ CLI_OPT_ARG, 0, "ID", NULL, &id, CLI_OPT_REQUIRED, "the record's id" },
 		CLI_OPT_END
 	};
@@ -78,6 +111,17 @@ CLI_COMMAND(show)
 		return error == CLI_PARSE_HELP ? EXIT_OK : EXIT_USAGE;
 	if ((error = cli_open_store(&s)) < 0 || (error = xch_store_get(&r, s, id)) < 0) {
 		rc = cli_fail(error);
+		goto done;
+	}
+	if (provenance) {
+		if ((error = xch_store_log(s, id, first_change, &prov)) < 0) {
+			rc = cli_fail(error);
+			goto done;
+		}
+		if (json)
+			cli_print_json(json_incref(prov), true);
+		else
+			show_provenance(prov);
 		goto done;
 	}
 	if (json) {
@@ -107,6 +151,7 @@ CLI_COMMAND(show)
 		}
 	}
 done:
+	json_decref(prov);
 	json_decref(j);
 	xch_record_free(r);
 	xch_store_free(s);

@@ -367,7 +367,7 @@ static int container_sink(void *payload, const void *data, size_t len)
 }
 
 /* state/channels/<key>.json: the channel id and last sequence for a recipient set. */
-static int channel_state(json_t **out, xch_buf *path, xch_store *s, json_t *names)
+static int channel_state(json_t **out, xch_buf *path, xch_store *s, json_t *names, bool receipt)
 {
 	xch_buf joined = XCH_BUF_INIT, data = XCH_BUF_INIT;
 	git_tree *tree = NULL;
@@ -378,6 +378,8 @@ static int channel_state(json_t **out, xch_buf *path, xch_store *s, json_t *name
 	size_t i;
 	int error;
 
+	if (receipt)
+		xch_buf_puts(&joined, "receipt:");
 	json_array_foreach(names, i, v)
 		xch_buf_printf(&joined, "%s%s", i ? "," : "", json_string_value(v));
 	if ((error = xch_sha256_hex(hex, joined.ptr ? joined.ptr : "", joined.size)) < 0)
@@ -403,6 +405,157 @@ done:
 	git_tree_free(tree);
 	xch_buf_dispose(&joined);
 	xch_buf_dispose(&data);
+	return error;
+}
+
+/* The records changed and deleted since base (a commit): work in proportion to the change. */
+static int select_changes(seal_ctx *ctx, const char *base)
+{
+	git_oid oid;
+	git_commit *commit = NULL;
+	git_tree *old = NULL, *now = NULL;
+	git_diff *diff = NULL;
+	git_diff_options dopts;
+	char *paths[] = { (char *)"records", (char *)"tombstones" };
+	int error;
+
+	git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
+	dopts.pathspec.strings = paths;
+	dopts.pathspec.count = 2;
+	if (git_oid_fromstr(&oid, base) < 0 || git_commit_lookup(&commit, ctx->s->repo, &oid) < 0 ||
+	    git_commit_tree(&old, commit) < 0) {
+		error = xch_error_set(XCH_ENOTFOUND, "the acknowledged state %.12s is not in the store; seal with --full", base);
+		goto done;
+	}
+	if ((error = xch_store_head_tree(&now, NULL, ctx->s)) < 0)
+		goto done;
+	if ((error = git_diff_tree_to_tree(&diff, ctx->s->repo, old, now, &dopts)) < 0) {
+		error = xch_error_from_git(error, "cannot compare with the acknowledged state");
+		goto done;
+	}
+	for (size_t i = 0; i < git_diff_num_deltas(diff) && !error; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		git_blob *blob = NULL;
+		if (d->status == GIT_DELTA_DELETED)
+			continue; /* a deleted record shows as its tombstone */
+		if ((error = git_blob_lookup(&blob, ctx->s->repo, &d->new_file.id)) < 0) {
+			error = xch_error_from_git(error, "cannot read '%s'", d->new_file.path);
+			break;
+		}
+		if (!strncmp(d->new_file.path, "records/", 8)) {
+			xch_record *r = NULL;
+			if ((error = xch_record_parse(&r, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+			                              d->new_file.path)) == 0 &&
+			    (!ctx->opts->type || !strcmp(ctx->opts->type, xch_record_type(r))))
+				error = select_record(r, ctx);
+			xch_record_free(r);
+		} else {
+			json_t *t = NULL;
+			if ((error = xch_json_parse(&t, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+			                            d->new_file.path)) == 0)
+				json_array_append_new(ctx->tombstones, t);
+		}
+		git_blob_free(blob);
+	}
+done:
+	git_diff_free(diff);
+	git_tree_free(old);
+	git_tree_free(now);
+	git_commit_free(commit);
+	return error;
+}
+
+/*
+ * The base of an incremental bundle: the oldest state every recipient of
+ * the channel acknowledged, or NULL when one of them acknowledged nothing.
+ */
+static const char *acknowledged_base(const json_t *state, const xch_seal_options *opts)
+{
+	json_t *acked = json_object_get(state, "acked");
+	const char *base = NULL;
+	json_int_t lowest = 0;
+
+	for (size_t i = 0; i < opts->nto; i++) {
+		json_t *a = json_object_get(acked, opts->to[i]);
+		json_int_t seq = json_integer_value(json_object_get(a, "sequence"));
+		if (!a || !xch_json_str(a, "commit"))
+			return NULL;
+		if (!base || seq < lowest) {
+			base = xch_json_str(a, "commit");
+			lowest = seq;
+		}
+	}
+	return base;
+}
+
+/* For a receipt: the last bundle delivered on each of partner's channels to us. */
+static int collect_received(json_t **out, xch_store *s, const char *partner)
+{
+	git_tree *tree = NULL, *dir = NULL;
+	git_tree_entry *e = NULL;
+	xch_buf path = XCH_BUF_INIT;
+	int error;
+
+	*out = json_array();
+	if ((error = xch_store_head_tree(&tree, NULL, s)) < 0)
+		return error;
+	xch_buf_printf(&path, "state/in/%s", partner);
+	if (git_tree_entry_bypath(&e, tree, path.ptr) != 0 || git_tree_lookup(&dir, s->repo, git_tree_entry_id(e)) < 0)
+		goto done;
+	for (size_t i = 0; i < git_tree_entrycount(dir) && !error; i++) {
+		const git_tree_entry *ce = git_tree_entry_byindex(dir, i);
+		git_blob *blob = NULL;
+		json_t *st = NULL, *ids;
+		char channel[33];
+		if (strlen(git_tree_entry_name(ce)) != 37 || git_blob_lookup(&blob, s->repo, git_tree_entry_id(ce)) < 0)
+			continue;
+		snprintf(channel, sizeof(channel), "%.32s", git_tree_entry_name(ce));
+		if ((error = xch_json_parse(&st, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+		                            git_tree_entry_name(ce))) == 0 &&
+		    json_array_size(ids = json_object_get(st, "bundles")) > 0 &&
+		    !json_is_true(json_object_get(st, "receipt")))
+			json_array_append_new(*out, json_pack("{s:s, s:O, s:O}", "channel", channel,
+				"sequence", json_object_get(st, "sequence"),
+				"bundle_id", json_array_get(ids, json_array_size(ids) - 1)));
+		json_decref(st);
+		git_blob_free(blob);
+	}
+done:
+	git_tree_free(dir);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	xch_buf_dispose(&path);
+	return error;
+}
+
+/* A receipt was sealed: nothing is pending for those channels any more. */
+static int clear_receipt_pending(xch_change *ch, xch_store *s, const char *partner, json_t *received)
+{
+	xch_buf path = XCH_BUF_INIT, text = XCH_BUF_INIT;
+	json_t *r;
+	size_t i;
+	int error = 0;
+
+	json_array_foreach(received, i, r) {
+		git_blob *blob = NULL;
+		json_t *st = NULL;
+		git_oid oid;
+		xch_buf_clear(&path);
+		xch_buf_printf(&path, "state/in/%s/%s.json", partner, xch_json_str(r, "channel"));
+		if (!xch_change_lookup(ch, path.ptr, &oid) || git_blob_lookup(&blob, s->repo, &oid) < 0)
+			continue;
+		if ((error = xch_json_parse(&st, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), path.ptr)) == 0) {
+			json_object_set_new(st, "receipt_pending", json_false());
+			if ((error = xch_json_canonical(&text, st)) == 0)
+				error = xch_change_put_file(ch, path.ptr, text.ptr, text.size);
+		}
+		json_decref(st);
+		git_blob_free(blob);
+		if (error < 0)
+			break;
+	}
+	xch_buf_dispose(&path);
+	xch_buf_dispose(&text);
 	return error;
 }
 
@@ -432,6 +585,8 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	bool thread_started = false;
 	int fd = -1, pipefd[2] = { -1, -1 }, error;
 	producer_ctx prod = { 0 };
+	json_t *received = NULL;
+	const char *base_commit = NULL;
 	json_int_t seq;
 
 	XCH_ARG(out && s && opts && opts->nto > 0);
@@ -495,7 +650,20 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 		goto done;
 	if ((error = xch_store_schemas(&ctx.schemas, s)) < 0)
 		goto done;
-	if (opts->nids) {
+	if ((error = channel_state(&state, &state_path, s, names, opts->receipt)) < 0)
+		goto done;
+	if (opts->receipt) {
+		if (opts->nto != 1 || opts->nids || opts->type) {
+			error = xch_error_set(XCH_EINVALID, "a receipt goes to one partner and holds no records");
+			goto done;
+		}
+		if ((error = collect_received(&received, s, opts->to[0])) < 0)
+			goto done;
+		if (json_array_size(received) == 0) {
+			error = xch_error_set(XCH_ENOTFOUND, "nothing received from '%s' to acknowledge", opts->to[0]);
+			goto done;
+		}
+	} else if (opts->nids) {
 		for (size_t i = 0; i < opts->nids && !error; i++) {
 			xch_record *r = NULL;
 			if ((error = xch_store_get(&r, s, opts->ids[i])) == 0) {
@@ -507,6 +675,9 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 			}
 			xch_record_free(r);
 		}
+	} else if (!opts->full && !opts->type && (base_commit = acknowledged_base(state, opts))) {
+		out->incremental = 1;
+		error = select_changes(&ctx, base_commit);
 	} else {
 		error = xch_store_foreach(s, opts->type, select_record, &ctx);
 		if (!error)
@@ -515,9 +686,13 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	if (error < 0)
 		goto done;
 
-	/* the manifest */
-	if ((error = channel_state(&state, &state_path, s, names)) < 0)
+	if (out->incremental && ctx.nentries == 0 && json_array_size(ctx.tombstones) == 0) {
+		out->nothing = 1; /* everything was acknowledged: no bundle, no sequence spent */
+		out->left_out = ctx.left_out;
 		goto done;
+	}
+
+	/* the manifest */
 	seq = json_integer_value(json_object_get(state, "sequence")) + 1;
 	if ((error = xch_random(rnd, sizeof(rnd))) < 0)
 		goto done;
@@ -545,12 +720,15 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	out->tombstones = json_array_size(ctx.tombstones);
 	out->left_out = ctx.left_out;
 	out->sequence = (uint64_t)seq;
-	m = json_pack("{s:s, s:s, s:{s:s}, s:O, s:s, s:I, s:n, s:s, s:s, s:s, s:O, s:O, s:{s:I, s:I, s:I}}",
+	m = json_pack("{s:s, s:s, s:{s:s}, s:O, s:s, s:I, s:s?, s:s, s:s, s:s, s:O, s:O, s:{s:I, s:I, s:I}}",
 		"format", BUNDLE_FORMAT, "bundle_id", out->bundle_id, "sender", "fpr", me.ptr,
 		"recipients", recips, "channel", xch_json_str(state, "channel"), "sequence", seq, "base",
-		"kind", "full", "created", created, "expires", expires, "entries", entries,
+		base_commit, "kind", opts->receipt ? "receipt" : base_commit ? "incremental" : "full",
+		"created", created, "expires", expires, "entries", entries,
 		"tombstones", ctx.tombstones, "counts", "records", (json_int_t)out->records,
 		"attachments", (json_int_t)out->attachments, "tombstones", (json_int_t)out->tombstones);
+	if (m && received)
+		json_object_set(m, "received", received);
 	if (!m || (error = xch_json_canonical(&manifest, m)) < 0) {
 		error = m ? error : xch_error_oom();
 		goto done;
@@ -617,6 +795,20 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	/* the sequence is ours once the bundle is complete; then it takes its name */
 	json_object_set_new(state, "sequence", json_integer(seq));
 	json_object_set_new(state, "last_bundle", json_string(out->bundle_id));
+	if (!opts->receipt) {
+		/* what this sequence sealed: the base of later deltas once it is acknowledged */
+		json_t *sent = json_object_get(state, "sent");
+		char hex[GIT_OID_HEXSZ + 1];
+		if (!sent)
+			json_object_set_new(state, "sent", sent = json_array());
+		git_oid_tostr(hex, sizeof(hex), xch_change_base_id(ch));
+		json_array_append_new(sent, json_pack("{s:I, s:s, s:s}", "sequence", seq, "bundle", out->bundle_id,
+		                                      "commit", hex));
+		while (json_array_size(sent) > 256)
+			json_array_remove(sent, 0);
+	} else if ((error = clear_receipt_pending(ch, s, opts->to[0], received)) < 0) {
+		goto fail;
+	}
 	/* what we sent is now what we share with each recipient: the base of their next changes */
 	for (size_t i = 0; i < ctx.nentries && !error; i++) {
 		xch_buf sp = XCH_BUF_INIT;
@@ -695,6 +887,7 @@ done:
 	json_decref(rkeyids);
 	json_decref(m);
 	json_decref(envj);
+	json_decref(received);
 	json_decref(state);
 	xch_change_free(ch);
 	xch_crypto_free(c);

@@ -242,6 +242,11 @@ int xch_change_add_parent(xch_change *c, const git_oid *oid)
 	return 0;
 }
 
+const git_oid *xch_change_base_id(xch_change *c)
+{
+	return git_commit_id(c->base);
+}
+
 git_tree *xch_change_base_tree(xch_change *c)
 {
 	return c->base_tree;

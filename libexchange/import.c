@@ -21,6 +21,7 @@
 #include "sha256.h"
 #include "json.h"
 #include "util.h"
+#include "exchange/partner.h"
 
 #define KEEP_BUNDLE_IDS 64
 
@@ -539,6 +540,83 @@ static int check_sequence(json_t **state_out, xch_buf *path, xch_change *ch, xch
 	return 0;
 }
 
+/*
+ * A receipt: for each of our channels it names, the partner acknowledges
+ * the sequence and bundle given; if that is what we sent at that sequence,
+ * the state we sealed then becomes the base of our next incremental bundle.
+ */
+static int apply_receipt(xch_change *ch, xch_store *s, const char *partner, const json_t *manifest, size_t *count)
+{
+	git_tree *dir = NULL;
+	git_tree_entry *e = NULL;
+	xch_buf path = XCH_BUF_INIT;
+	json_t *r;
+	size_t i;
+	int error = 0;
+
+	if (git_tree_entry_bypath(&e, xch_change_base_tree(ch), "state/channels") != 0 ||
+	    git_tree_lookup(&dir, s->repo, git_tree_entry_id(e)) < 0)
+		goto done;
+	json_array_foreach(json_object_get(manifest, "received"), i, r) {
+		for (size_t k = 0; k < git_tree_entrycount(dir) && !error; k++) {
+			const char *name = git_tree_entry_name(git_tree_entry_byindex(dir, k));
+			json_t *st = NULL, *sent, *e2, *names;
+			size_t j;
+			bool mine = false;
+			xch_buf_clear(&path);
+			xch_buf_printf(&path, "state/channels/%s", name);
+			if ((error = read_json(&st, ch, s, path.ptr)) < 0 || !st)
+				continue;
+			/* our channel, and the partner is one of its recipients */
+			json_array_foreach(names = json_object_get(st, "recipients"), j, e2)
+				if (!strcmp(json_string_value(e2), partner))
+					mine = true;
+			if (!mine || strcmp(xch_json_str(st, "channel"), xch_json_str(r, "channel"))) {
+				json_decref(st);
+				continue;
+			}
+			json_array_foreach(sent = json_object_get(st, "sent"), j, e2) {
+				if (json_integer_value(json_object_get(e2, "sequence")) !=
+				    json_integer_value(json_object_get(r, "sequence")))
+					continue;
+				if (strcmp(xch_json_str(e2, "bundle"), xch_json_str(r, "bundle_id"))) {
+					error = xch_error_set(XCH_ETAMPERED, "receipt from %s names bundle %.12s... at "
+					                      "sequence %lld, but we sent %.12s... there", partner,
+					                      xch_json_str(r, "bundle_id"),
+					                      (long long)json_integer_value(json_object_get(r, "sequence")),
+					                      xch_json_str(e2, "bundle"));
+					break;
+				}
+				{
+					/* acknowledgements are per recipient: a channel may have several */
+					json_t *acked = json_object_get(st, "acked"), *mine_ack;
+					if (!json_is_object(acked))
+						json_object_set_new(st, "acked", acked = json_object());
+					mine_ack = json_object_get(acked, partner);
+					if (json_integer_value(json_object_get(e2, "sequence")) >
+					    json_integer_value(json_object_get(mine_ack, "sequence"))) {
+						json_object_set_new(acked, partner, json_pack("{s:O, s:O}",
+							"sequence", json_object_get(e2, "sequence"),
+							"commit", json_object_get(e2, "commit")));
+						(*count)++;
+					}
+				}
+				break;
+			}
+			if (!error)
+				error = put_json(ch, path.ptr, st);
+			json_decref(st);
+		}
+		if (error < 0)
+			break;
+	}
+done:
+	git_tree_free(dir);
+	git_tree_entry_free(e);
+	xch_buf_dispose(&path);
+	return error;
+}
+
 int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch_import_options *opts)
 {
 	import_sink is = { 0 };
@@ -580,6 +658,24 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 			out->already = 1;
 			error = 0;
 		}
+		goto done;
+	}
+	if (!strcmp(xch_json_str(is.manifest, "kind"), "receipt")) {
+		out->receipt = 1;
+		if ((error = apply_receipt(ch, s, partner, is.manifest, &out->acknowledged)) < 0)
+			goto done;
+		json_object_set_new(state, "sequence", json_integer(seq));
+		ids = json_object_get(state, "bundles");
+		json_array_append_new(ids, json_string(bundle_id));
+		while (json_array_size(ids) > KEEP_BUNDLE_IDS)
+			json_array_remove(ids, 0);
+		json_object_set_new(state, "receipt", json_true());
+		if ((error = put_json(ch, state_path.ptr, state)) < 0)
+			goto done;
+		xch_buf_printf(&msg, "receipt %.12s from %s: %zu bundles acknowledged\n\nBundle: %s\nPartner: %s\n",
+		               bundle_id, partner, out->acknowledged, bundle_id, partner);
+		if ((error = xch_change_commit(ch, msg.ptr, NULL)) > 0)
+			error = 0;
 		goto done;
 	}
 	tombs = json_object_get(is.manifest, "tombstones");
@@ -786,5 +882,123 @@ done:
 	xch_buf_dispose(&cpath);
 	xch_buf_dispose(&path);
 	xch_buf_dispose(&msg);
+	return error;
+}
+
+/* ---- partner status ----------------------------------------------------- */
+
+/* Count records and tombstones that differ between two trees (or all of now's). */
+static int count_changes(size_t *out, xch_store *s, git_tree *old, git_tree *now)
+{
+	git_diff *diff = NULL;
+	git_diff_options dopts;
+	char *paths[] = { (char *)"records", (char *)"tombstones" };
+	int error;
+
+	git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
+	dopts.pathspec.strings = paths;
+	dopts.pathspec.count = 2;
+	if ((error = git_diff_tree_to_tree(&diff, s->repo, old, now, &dopts)) < 0)
+		return xch_error_from_git(error, "cannot compare states");
+	*out = 0;
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++)
+		if (git_diff_get_delta(diff, i)->status != GIT_DELTA_DELETED)
+			(*out)++;
+	git_diff_free(diff);
+	return 0;
+}
+
+static int for_each_state(xch_store *s, git_tree *tree, const char *dirpath,
+                          int (*cb)(json_t *st, const char *name, void *payload), void *payload)
+{
+	git_tree_entry *e = NULL;
+	git_tree *dir = NULL;
+	int error = 0;
+
+	if (git_tree_entry_bypath(&e, tree, dirpath) != 0 || git_tree_lookup(&dir, s->repo, git_tree_entry_id(e)) < 0)
+		goto done;
+	for (size_t i = 0; i < git_tree_entrycount(dir) && !error; i++) {
+		const git_tree_entry *ce = git_tree_entry_byindex(dir, i);
+		git_blob *blob = NULL;
+		json_t *st = NULL;
+		if (git_blob_lookup(&blob, s->repo, git_tree_entry_id(ce)) < 0)
+			continue;
+		if ((error = xch_json_parse(&st, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+		                            git_tree_entry_name(ce))) == 0)
+			error = cb(st, git_tree_entry_name(ce), payload);
+		json_decref(st);
+		git_blob_free(blob);
+	}
+done:
+	git_tree_free(dir);
+	git_tree_entry_free(e);
+	return error;
+}
+
+typedef struct {
+	const char *name;
+	xch_partner_status *st;
+	char acked_commit[GIT_OID_HEXSZ + 1];
+} status_ctx;
+
+static int status_out(json_t *st, const char *file, void *payload)
+{
+	status_ctx *c = payload;
+	json_t *r = json_object_get(st, "recipients"), *a;
+	(void)file;
+	if (json_array_size(r) != 1 || strcmp(json_string_value(json_array_get(r, 0)), c->name))
+		return 0;
+	if (json_object_get(st, "sent"))
+		c->st->sent = (uint64_t)json_integer_value(json_object_get(st, "sequence"));
+	a = json_object_get(json_object_get(st, "acked"), c->name);
+	if (a && (uint64_t)json_integer_value(json_object_get(a, "sequence")) >= c->st->acknowledged) {
+		c->st->acknowledged = (uint64_t)json_integer_value(json_object_get(a, "sequence"));
+		snprintf(c->acked_commit, sizeof(c->acked_commit), "%s", xch_json_str(a, "commit"));
+	}
+	return 0;
+}
+
+static int status_in(json_t *st, const char *file, void *payload)
+{
+	status_ctx *c = payload;
+	(void)file;
+	if (json_is_true(json_object_get(st, "receipt")))
+		return 0;
+	if ((uint64_t)json_integer_value(json_object_get(st, "sequence")) > c->st->received)
+		c->st->received = (uint64_t)json_integer_value(json_object_get(st, "sequence"));
+	if (json_is_true(json_object_get(st, "receipt_pending")))
+		c->st->receipt_pending = 1;
+	return 0;
+}
+
+int xch_partner_status_get(xch_partner_status *out, xch_store *s, const char *name)
+{
+	status_ctx c = { name, out, "" };
+	xch_partner *p = NULL;
+	git_tree *tree = NULL, *old = NULL;
+	git_commit *commit = NULL;
+	xch_buf path = XCH_BUF_INIT;
+	git_oid oid;
+	int error;
+
+	XCH_ARG(out && s && name);
+	memset(out, 0, sizeof(*out));
+	if ((error = xch_partner_lookup(&p, s, name)) < 0 || (error = xch_store_head_tree(&tree, NULL, s)) < 0)
+		goto done;
+	xch_buf_printf(&path, "state/in/%s", name);
+	if ((error = for_each_state(s, tree, "state/channels", status_out, &c)) < 0 ||
+	    (error = for_each_state(s, tree, path.ptr, status_in, &c)) < 0)
+		goto done;
+	if (c.acked_commit[0] && git_oid_fromstr(&oid, c.acked_commit) == 0 &&
+	    git_commit_lookup(&commit, s->repo, &oid) == 0 && git_commit_tree(&old, commit) == 0)
+		error = count_changes(&out->pending, s, old, tree);
+	else
+		error = count_changes(&out->pending, s, NULL, tree);
+done:
+	git_tree_free(old);
+	git_commit_free(commit);
+	git_tree_free(tree);
+	xch_partner_free(p);
+	xch_buf_dispose(&path);
 	return error;
 }

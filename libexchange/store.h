@@ -40,7 +40,8 @@ int xch_change_put_oid(xch_change *c, const char *path, const git_oid *oid);
 bool xch_change_lookup(xch_change *c, const char *path, git_oid *out);
 /* Another parent for the commit (a merge); the branch tip stays the first. */
 int xch_change_add_parent(xch_change *c, const git_oid *oid);
-/* The tree the change started from (borrowed). */
+/* The commit and tree the change started from (borrowed). */
+const git_oid *xch_change_base_id(xch_change *c);
 git_tree *xch_change_base_tree(xch_change *c);
 
 #define XCH_STORE_BRANCH "refs/heads/main"

@@ -27,22 +27,32 @@ typedef struct {
 	int dry_run;               /* decide and report, write nothing */
 	xch_seal_notify_cb notify;
 	void *notify_payload;
+	int full;                  /* everything, even what the partner acknowledged */
+	int receipt;               /* a receipt for to[0] instead of records */
 } xch_seal_options;
 
 #define XCH_SEAL_OPTIONS_VERSION 1
-#define XCH_SEAL_OPTIONS_INIT { XCH_SEAL_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL }
+#define XCH_SEAL_OPTIONS_INIT { XCH_SEAL_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, NULL, 0, 0, NULL, NULL, 0, 0 }
 
 typedef struct {
 	char bundle_id[33];
 	uint64_t sequence;
 	size_t records, attachments, tombstones, left_out;
+	int incremental;           /* a delta since the acknowledged state */
+	int nothing;               /* incremental, and nothing changed: no file was written */
 	uint64_t size;             /* bytes of the bundle file */
 	xch_buf path;              /* where it was written */
 } xch_seal_result;
 
-#define XCH_SEAL_RESULT_INIT { "", 0, 0, 0, 0, 0, 0, XCH_BUF_INIT }
+#define XCH_SEAL_RESULT_INIT { "", 0, 0, 0, 0, 0, 0, 0, 0, XCH_BUF_INIT }
 
-/* Seal the selected records for the partners of opts->to. */
+/*
+ * Seal the selected records for the partners of opts->to. Without full,
+ * ids or a type, only what changed since the state the partners last
+ * acknowledged goes (an incremental bundle); with no receipt from them yet,
+ * everything. With receipt, seal a receipt for to[0]: the bundles received
+ * from it on each channel.
+ */
 XCH_EXTERN(int) xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *opts);
 XCH_EXTERN(void) xch_seal_result_dispose(xch_seal_result *r);
 

@@ -62,6 +62,17 @@ typedef enum {
 /* Resolve a conflict with our version, theirs, or the record in file. */
 XCH_EXTERN(int) xch_conflict_resolve(xch_store *s, const char *id, xch_resolve_how how, const char *file);
 
+/* Where the exchange with a partner stands. */
+typedef struct {
+	uint64_t sent;          /* the last sequence we sealed to it alone */
+	uint64_t acknowledged;  /* the last of those it acknowledged */
+	uint64_t received;      /* the last sequence it delivered to us */
+	int receipt_pending;    /* we owe it a receipt */
+	size_t pending;         /* records and deletions not yet acknowledged */
+} xch_partner_status;
+
+XCH_EXTERN(int) xch_partner_status_get(xch_partner_status *out, xch_store *s, const char *name);
+
 XCH_END_DECL
 
 #endif
