@@ -102,14 +102,23 @@ static const cli_command *find_command(const char *name)
 
 CLI_COMMAND(help)
 {
+	const char *name = NULL;
 	const cli_command *c;
-	if (argc < 2) {
+	int error;
+	const cli_opt options[] = {
+		{ CLI_OPT_ARG, 0, "COMMAND", NULL, &name, 0, "the command to explain" },
+		CLI_OPT_END
+	};
+
+	if ((error = cli_opt_parse("help", "Show the commands, or the help of COMMAND.", options, argc, argv)))
+		return error == CLI_PARSE_HELP ? EXIT_OK : EXIT_USAGE;
+	if (!name) {
 		usage(stdout);
 		return EXIT_OK;
 	}
-	if (!(c = find_command(argv[1])) || c->fn == cmd_help)
-		return cli_die(EXIT_USAGE, "'%s' is not an xch command", argv[1]);
-	char *args[] = { argv[1], (char *)"--help", NULL };
+	if (!(c = find_command(name)) || c->fn == cmd_help)
+		return cli_die(EXIT_USAGE, "'%s' is not an xch command", name);
+	char *args[] = { (char *)name, (char *)"--help", NULL };
 	return c->fn(2, args);
 }
 

@@ -55,6 +55,8 @@ void cli_opt_usage(FILE *f, const char *command, const cli_opt *opts)
 		if (o->flags & CLI_OPT_REQUIRED) {
 			fputc(' ', f);
 			synopsis_item(f, o);
+			if (o->type == CLI_OPT_LIST)
+				fputs("...", f);
 			continue;
 		}
 		if (o->flags & CLI_OPT_ALT) {
