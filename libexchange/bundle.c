@@ -588,10 +588,14 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	json_t *received = NULL;
 	const char *base_commit = NULL;
 	json_int_t seq;
+	int64_t valid = DEFAULT_EXPIRY;
 
 	XCH_ARG(out && s && opts && opts->nto > 0);
 	if (opts->version != XCH_SEAL_OPTIONS_VERSION)
 		return xch_error_set(XCH_EINVALID, "unsupported seal options version %u", opts->version);
+	/* a usage error before any work: nothing selected, nothing reported */
+	if (opts->expires && (error = xch_duration_parse(&valid, opts->expires)) < 0)
+		goto done;
 	ctx.s = s;
 	ctx.opts = opts;
 	ctx.tombstones = json_array();
@@ -700,12 +704,7 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	xch_buf_put_hex(&tmp, rnd, sizeof(rnd));
 	memcpy(out->bundle_id, tmp.ptr, 33);
 	xch_time_format(created, now);
-	{
-		int64_t valid = DEFAULT_EXPIRY;
-		if (opts->expires && (error = xch_duration_parse(&valid, opts->expires)) < 0)
-			goto done;
-		xch_time_format(expires, now + valid);
-	}
+	xch_time_format(expires, now + valid);
 	{
 		size_t natt = 0;
 		for (size_t i = 0; i < ctx.nentries; i++) {
