@@ -16,13 +16,19 @@ static const char summary[] =
 	"partners sent a receipt, only what changed since goes (incremental).\n"
 	"--expires takes a duration: 30d (default), 12h, 2w, 90m, 45s.";
 
+typedef struct {
+	int dry;
+	bool explicit; /* records named by --id: one that cannot go is refused, not left out */
+} report_ctx;
+
 static void report(const char *id, const char *type, int included, const char *reason, void *payload)
 {
-	int dry = *(int *)payload;
-	if (included && dry)
+	const report_ctx *rc = payload;
+	if (included && rc->dry)
 		printf("include %s %s\n", type, id);
-	else if (!included)
-		fprintf(dry ? stdout : stderr, "%s %s %s: %s\n", dry ? "leave out" : "xch: leaving out", type, id, reason);
+	else if (!included && !rc->explicit)
+		fprintf(rc->dry ? stdout : stderr, "%s %s %s: %s\n", rc->dry ? "leave out" : "xch: leaving out",
+		        type, id, reason);
 }
 
 CLI_COMMAND(seal)
@@ -31,6 +37,7 @@ CLI_COMMAND(seal)
 	const char *output = NULL, *type = NULL, *expires = NULL;
 	int armor = 0, dry = 0, json = 0, full = 0, error, rc = EXIT_OK;
 	xch_seal_options opts = XCH_SEAL_OPTIONS_INIT;
+	report_ctx rctx;
 	xch_seal_result res = XCH_SEAL_RESULT_INIT;
 	xch_store *s = NULL;
 	const char **names = NULL;
@@ -82,7 +89,9 @@ CLI_COMMAND(seal)
 	opts.full = full;
 	opts.dry_run = dry;
 	opts.notify = report;
-	opts.notify_payload = &dry;
+	rctx.dry = dry;
+	rctx.explicit = ids.n > 0;
+	opts.notify_payload = &rctx;
 	opts.expires = expires;
 	if ((error = cli_open_store(&s)) < 0 || (error = xch_bundle_seal(&res, s, &opts)) < 0) {
 		rc = cli_fail(error);
