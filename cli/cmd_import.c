@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include "cli.h"
 
 static const char summary[] =
@@ -10,7 +12,18 @@ static const char summary[] =
 	"what its sender's channel delivered before, then record it on the partner's\n"
 	"own line of history and merge it into our records field by field, all in\n"
 	"one commit. Importing a bundle again changes nothing. A conflict keeps both\n"
-	"versions; see xch conflicts and xch resolve.";
+	"versions; see xch conflicts and xch resolve. A directory (a USB stick)\n"
+	"imports everything in it addressed to us, in sequence order, skipping\n"
+	"what is for others; a refused file does not stop the rest.";
+
+static void dir_report(const char *file, int error, const char *what, void *payload)
+{
+	(void)payload;
+	if (error)
+		fprintf(stderr, "xch: '%s': %s\n", file, xch_error_last()->message);
+	else
+		printf("%s: %s\n", file, what);
+}
 
 CLI_COMMAND(import)
 {
@@ -22,7 +35,7 @@ CLI_COMMAND(import)
 	const cli_opt options[] = {
 		{ CLI_OPT_FLAG, 0, "allow-gap", NULL, &allow_gap, 0, "accept a bundle whose sequence skips some" },
 		{ CLI_OPT_FLAG, 0, "json", NULL, &json, 0, "print each outcome as JSON" },
-		{ CLI_OPT_ARGS, 0, "FILE", NULL, &files, CLI_OPT_REQUIRED, "bundles to import" },
+		{ CLI_OPT_ARGS, 0, "FILE", NULL, &files, CLI_OPT_REQUIRED, "bundles, receipts, or directories of them" },
 		CLI_OPT_END
 	};
 
@@ -37,6 +50,25 @@ CLI_COMMAND(import)
 		arr = json_array();
 	for (size_t i = 0; i < files.n; i++) {
 		xch_import_result r;
+		struct stat st;
+		if (stat(files.v[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			/* a directory (a USB stick): everything in it addressed to us, in order */
+			xch_transport_options to = XCH_TRANSPORT_OPTIONS_INIT;
+			xch_transport_result tr;
+			to.allow_gap = allow_gap;
+			to.notify = json ? NULL : dir_report;
+			error = xch_import_dir(&tr, s, files.v[i], &to);
+			if (arr)
+				json_array_append_new(arr, json_pack("{s:s, s:b, s:I, s:I, s:I, s:I}", "dir", files.v[i],
+					"ok", error == 0, "imported", (json_int_t)tr.imported, "already", (json_int_t)tr.already,
+					"skipped", (json_int_t)tr.skipped, "refused", (json_int_t)tr.refused));
+			else
+				printf("%s: %zu imported, %zu imported before, %zu not for us, %zu refused\n", files.v[i],
+				       tr.imported, tr.already, tr.skipped, tr.refused);
+			if (error < 0 && rc == EXIT_OK)
+				rc = cli_exit_code(error);
+			continue;
+		}
 		error = xch_import(&r, s, files.v[i], &opts);
 		if (arr) {
 			json_t *o = json_pack("{s:s, s:b}", "file", files.v[i], "ok", error == 0);

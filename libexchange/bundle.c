@@ -105,7 +105,31 @@ typedef struct {
 	int error;
 	size_t left_out;
 	bool explicit;
+	git_tree *head;  /* the store's tree as the seal began */
 } seal_ctx;
+
+/*
+ * Does every recipient have this very version already (it is what we last
+ * shared with each)? Then a bundle need not carry it, unless --full.
+ */
+static bool shared_with_all(seal_ctx *ctx, const xch_record *r, const git_oid *oid)
+{
+	xch_buf rp = XCH_BUF_INIT, sp = XCH_BUF_INIT;
+	bool all = ctx->head != NULL;
+
+	if (xch_store_record_path(&rp, xch_record_type(r), xch_record_id(r)) < 0)
+		all = false;
+	for (size_t i = 0; i < ctx->opts->nto && all; i++) {
+		git_tree_entry *e = NULL;
+		xch_buf_clear(&sp);
+		all = xch_buf_printf(&sp, "shared/%s/%s", ctx->opts->to[i], rp.ptr + 8) == 0 &&
+		      git_tree_entry_bypath(&e, ctx->head, sp.ptr) == 0 && git_oid_equal(git_tree_entry_id(e), oid);
+		git_tree_entry_free(e);
+	}
+	xch_buf_dispose(&rp);
+	xch_buf_dispose(&sp);
+	return all;
+}
 
 static int add_entry(seal_ctx *ctx, const char *path, const char *tree_path, const git_oid *oid,
                      uint64_t size, const char *sha, bool store_only)
@@ -153,6 +177,11 @@ static int select_record(const xch_record *r, void *payload)
 	git_oid oid;
 	int error;
 
+	xch_record_canonical(r, &data, &len);
+	if ((error = git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB)) < 0)
+		return xch_error_from_git(error, "cannot hash record '%s'", xch_record_id(r));
+	if (!ctx->opts->full && !ctx->explicit && shared_with_all(ctx, r, &oid))
+		return 0; /* they have this version: it came from them, or went to them */
 	{
 		/* a record in conflict stays home until it is resolved */
 		git_tree *head = NULL;
@@ -193,9 +222,7 @@ static int select_record(const xch_record *r, void *payload)
 			                                     xch_record_id(r), ctx->opts->to[i], why) : 0;
 		}
 	}
-	xch_record_canonical(r, &data, &len);
 	if ((error = xch_sha256_hex(sha, data, len)) < 0 ||
-	    (error = git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB)) < 0 ||
 	    (error = xch_store_record_path(&path, xch_record_type(r), xch_record_id(r))) < 0)
 		goto done;
 	{
@@ -214,10 +241,8 @@ static int select_record(const xch_record *r, void *payload)
 		if ((error = xch_record_attachment(r, i, &aname, &mt, &asize, &asha)) < 0 ||
 		    (error = xch_store_attachment_path(&apath, asha)) < 0)
 			goto done;
-		if ((error = xch_store_head_tree(&tree, NULL, ctx->s)) < 0)
-			goto done;
+		tree = ctx->head;
 		if (git_tree_entry_bypath(&te, tree, apath.ptr) != 0) {
-			git_tree_free(tree);
 			error = xch_error_set(XCH_ENOTFOUND, "attachment '%s' of record '%s' is not in the store",
 			                      aname, xch_record_id(r));
 			goto done;
@@ -227,7 +252,6 @@ static int select_record(const xch_record *r, void *payload)
 		                  mt && (!strncmp(mt, "image/", 6) || !strncmp(mt, "video/", 6) ||
 		                         !strcmp(mt, "application/zip") || !strcmp(mt, "application/gzip")));
 		git_tree_entry_free(te);
-		git_tree_free(tree);
 		if (error < 0)
 			goto done;
 	}
@@ -652,7 +676,8 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	/* what goes: the lock is held from here to the end */
 	if (!opts->dry_run && (error = xch_change_new(&ch, s)) < 0)
 		goto done;
-	if ((error = xch_store_schemas(&ctx.schemas, s)) < 0)
+	if ((error = xch_store_schemas(&ctx.schemas, s)) < 0 ||
+	    (error = xch_store_head_tree(&ctx.head, NULL, s)) < 0)
 		goto done;
 	if ((error = channel_state(&state, &state_path, s, names, opts->receipt)) < 0)
 		goto done;
@@ -880,6 +905,7 @@ done:
 	free(fprs);
 	free(sorted);
 	json_decref(ctx.tombstones);
+	git_tree_free(ctx.head);
 	json_decref(recips);
 	json_decref(names);
 	json_decref(entries);

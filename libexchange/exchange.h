@@ -15,5 +15,6 @@
 #include "exchange/partner.h"
 #include "exchange/bundle.h"
 #include "exchange/import.h"
+#include "exchange/transport.h"
 
 #endif

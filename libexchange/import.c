@@ -887,9 +887,14 @@ done:
 
 /* ---- partner status ----------------------------------------------------- */
 
-/* Count records and tombstones that differ between two trees (or all of now's). */
-static int count_changes(size_t *out, xch_store *s, git_tree *old, git_tree *now)
+/*
+ * Count the records and deletions between two trees (or all of now's) that
+ * partner does not share yet: a record equal to shared/<partner>/... it has;
+ * a deletion of a record it never had is none of its business.
+ */
+static int count_changes(size_t *out, xch_store *s, git_tree *old, git_tree *now, const char *partner)
 {
+	xch_buf sp = XCH_BUF_INIT, rp = XCH_BUF_INIT;
 	git_diff *diff = NULL;
 	git_diff_options dopts;
 	char *paths[] = { (char *)"records", (char *)"tombstones" };
@@ -901,10 +906,38 @@ static int count_changes(size_t *out, xch_store *s, git_tree *old, git_tree *now
 	if ((error = git_diff_tree_to_tree(&diff, s->repo, old, now, &dopts)) < 0)
 		return xch_error_from_git(error, "cannot compare states");
 	*out = 0;
-	for (size_t i = 0; i < git_diff_num_deltas(diff); i++)
-		if (git_diff_get_delta(diff, i)->status != GIT_DELTA_DELETED)
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		git_tree_entry *e = NULL;
+		bool shared;
+		if (d->status == GIT_DELTA_DELETED)
+			continue;
+		xch_buf_clear(&sp);
+		if (!strncmp(d->new_file.path, "records/", 8)) {
+			xch_buf_printf(&sp, "shared/%s/%s", partner, d->new_file.path + 8);
+			shared = git_tree_entry_bypath(&e, now, sp.ptr) == 0 &&
+			         git_oid_equal(git_tree_entry_id(e), &d->new_file.id);
+		} else {
+			/* tombstones/<xx>/<id>.json: did the partner have the record? */
+			json_t *t = NULL;
+			git_blob *blob = NULL;
+			shared = true;
+			if (git_blob_lookup(&blob, s->repo, &d->new_file.id) == 0 &&
+			    xch_json_parse(&t, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), "tombstone") == 0 &&
+			    xch_store_record_path(&rp, xch_json_str(t, "type"), xch_json_str(t, "id")) == 0 &&
+			    xch_buf_printf(&sp, "shared/%s/%s", partner, rp.ptr + 8) == 0)
+				shared = git_tree_entry_bypath(&e, now, sp.ptr) != 0;
+			json_decref(t);
+			git_blob_free(blob);
+			xch_error_clear();
+		}
+		git_tree_entry_free(e);
+		if (!shared)
 			(*out)++;
+	}
 	git_diff_free(diff);
+	xch_buf_dispose(&sp);
+	xch_buf_dispose(&rp);
 	return 0;
 }
 
@@ -991,9 +1024,9 @@ int xch_partner_status_get(xch_partner_status *out, xch_store *s, const char *na
 		goto done;
 	if (c.acked_commit[0] && git_oid_fromstr(&oid, c.acked_commit) == 0 &&
 	    git_commit_lookup(&commit, s->repo, &oid) == 0 && git_commit_tree(&old, commit) == 0)
-		error = count_changes(&out->pending, s, old, tree);
+		error = count_changes(&out->pending, s, old, tree, name);
 	else
-		error = count_changes(&out->pending, s, NULL, tree);
+		error = count_changes(&out->pending, s, NULL, tree, name);
 done:
 	git_tree_free(old);
 	git_commit_free(commit);

@@ -1,0 +1,53 @@
+/*
+ * libexchange: carrying bundles and receipts, by directory (a USB stick)
+ * or over a git remote.
+ */
+#ifndef XCH_TRANSPORT_H
+#define XCH_TRANSPORT_H
+
+#include "common.h"
+#include "store.h"
+
+XCH_BEGIN_DECL
+
+/*
+ * Told of each file a transport handles: error is 0 when it went well,
+ * else the refusal's code (the message is in xch_error_last()); what says
+ * what happened ("imported", "sealed", "not for us", ...).
+ */
+typedef void (*xch_transport_cb)(const char *file, int error, const char *what, void *payload);
+
+typedef struct {
+	unsigned int version;
+	const char *const *partners; /* only these partners, or all when NULL */
+	size_t npartners;
+	int allow_gap;               /* importing: accept skipped sequences */
+	xch_transport_cb notify;
+	void *notify_payload;
+} xch_transport_options;
+
+#define XCH_TRANSPORT_OPTIONS_VERSION 1
+#define XCH_TRANSPORT_OPTIONS_INIT { XCH_TRANSPORT_OPTIONS_VERSION, NULL, 0, 0, NULL, NULL }
+
+typedef struct {
+	size_t sealed, receipts;     /* written */
+	size_t imported, already, skipped, refused;
+} xch_transport_result;
+
+/*
+ * Write into dir every pending outgoing bundle (what each partner has not
+ * acknowledged and we have not already sent since) and every receipt we
+ * owe, each through a temporary name, fsync and rename; then index.json.
+ */
+XCH_EXTERN(int) xch_export(xch_transport_result *out, xch_store *s, const char *dir, const xch_transport_options *opts);
+
+/*
+ * Import every bundle and receipt in dir addressed to us, in sequence order
+ * per sender and channel; files for others are skipped, a refused file does
+ * not stop the rest. Returns the first refusal's code, or 0.
+ */
+XCH_EXTERN(int) xch_import_dir(xch_transport_result *out, xch_store *s, const char *dir, const xch_transport_options *opts);
+
+XCH_END_DECL
+
+#endif
