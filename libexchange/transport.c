@@ -9,6 +9,7 @@
 #include "json.h"
 #include "util.h"
 #include "sha256.h"
+#include "transport_priv.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -124,36 +125,15 @@ static int index_entry(json_t *index, const char *dir, const char *file, const c
 	return error;
 }
 
-int xch_export(xch_transport_result *out, xch_store *s, const char *dir, const xch_transport_options *opts)
+int xch_transport_seal_pending(xch_transport_result *out, xch_store *s, const char *dir,
+                               const xch_transport_options *opts, json_t *index)
 {
 	name_list partners = { 0 };
-	json_t *index = json_array(), *old = NULL;
-	xch_buf path = XCH_BUF_INIT, text = XCH_BUF_INIT;
-	struct stat st;
+	xch_buf path = XCH_BUF_INIT;
 	int error;
 
-	XCH_ARG(out && s && dir);
-	memset(out, 0, sizeof(*out));
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		error = xch_error_set(XCH_ENOTFOUND, "cannot export to '%s': not a directory", dir);
-		goto done;
-	}
 	if ((error = xch_partner_foreach(s, collect_partner, &partners)) < 0)
 		goto done;
-	/* keep what an earlier export listed that is still on the stick */
-	xch_path_join(&path, dir, "index.json");
-	if (xch_json_load_file(&old, path.ptr) == 0 && json_is_object(old)) {
-		json_t *f;
-		size_t i;
-		json_array_foreach(json_object_get(old, "files"), i, f) {
-			xch_buf fp = XCH_BUF_INIT;
-			const char *name = xch_json_str(f, "file");
-			if (name && xch_name_valid(name, 255) && xch_path_join(&fp, dir, name) == 0 && stat(fp.ptr, &st) == 0)
-				json_array_append(index, f);
-			xch_buf_dispose(&fp);
-		}
-	}
-	xch_error_clear();
 	for (size_t i = 0; i < partners.n && !error; i++) {
 		const char *name = partners.owned[i];
 		xch_partner_status ps;
@@ -180,7 +160,9 @@ int xch_export(xch_transport_result *out, xch_store *s, const char *dir, const x
 			so.receipt = receipt;
 			so.output = path.ptr;
 			if ((error = xch_bundle_seal(&res, s, &so)) == 0 && !res.nothing) {
-				error = index_entry(index, dir, file.ptr, receipt ? "receipt" : "bundle", name, res.sequence);
+				if (index)
+					error = index_entry(index, dir, file.ptr, receipt ? "receipt" : "bundle", name,
+					                    res.sequence);
 				if (receipt)
 					out->receipts++;
 				else
@@ -191,6 +173,42 @@ int xch_export(xch_transport_result *out, xch_store *s, const char *dir, const x
 			xch_buf_dispose(&file);
 		}
 	}
+done:
+	for (size_t i = 0; i < partners.n; i++)
+		free(partners.owned[i]);
+	free(partners.owned);
+	xch_buf_dispose(&path);
+	return error;
+}
+
+int xch_export(xch_transport_result *out, xch_store *s, const char *dir, const xch_transport_options *opts)
+{
+	json_t *index = json_array(), *old = NULL;
+	xch_buf path = XCH_BUF_INIT, text = XCH_BUF_INIT;
+	struct stat st;
+	int error;
+
+	XCH_ARG(out && s && dir);
+	memset(out, 0, sizeof(*out));
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		error = xch_error_set(XCH_ENOTFOUND, "cannot export to '%s': not a directory", dir);
+		goto done;
+	}
+	/* keep what an earlier export listed that is still on the stick */
+	xch_path_join(&path, dir, "index.json");
+	if (xch_json_load_file(&old, path.ptr) == 0 && json_is_object(old)) {
+		json_t *f;
+		size_t i;
+		json_array_foreach(json_object_get(old, "files"), i, f) {
+			xch_buf fp = XCH_BUF_INIT;
+			const char *name = xch_json_str(f, "file");
+			if (name && xch_name_valid(name, 255) && xch_path_join(&fp, dir, name) == 0 && stat(fp.ptr, &st) == 0)
+				json_array_append(index, f);
+			xch_buf_dispose(&fp);
+		}
+	}
+	xch_error_clear();
+	error = xch_transport_seal_pending(out, s, dir, opts, index);
 	if (error < 0)
 		goto done;
 	{
@@ -201,9 +219,6 @@ int xch_export(xch_transport_result *out, xch_store *s, const char *dir, const x
 		json_decref(doc);
 	}
 done:
-	for (size_t i = 0; i < partners.n; i++)
-		free(partners.owned[i]);
-	free(partners.owned);
 	json_decref(index);
 	json_decref(old);
 	xch_buf_dispose(&path);

@@ -50,4 +50,35 @@ XCH_EXTERN(int) xch_import_dir(xch_transport_result *out, xch_store *s, const ch
 
 XCH_END_DECL
 
+
+XCH_BEGIN_DECL
+
+/*
+ * Git channels. A remote is any URL libgit2 reaches (a path, file://,
+ * git://, ssh://, https://) of a plain git repository that only ever holds
+ * bundles and receipts: branch main, files to/<RECIPIENT-FPR>/<name>.xch.
+ * Authentication follows git: ssh-agent for ssh, 'git credential fill'
+ * (credential helpers) for http; no secret is stored.
+ */
+XCH_EXTERN(int) xch_remote_add(xch_store *s, const char *name, const char *url);
+XCH_EXTERN(int) xch_remote_remove(xch_store *s, const char *name);
+typedef int (*xch_remote_cb)(const char *name, const char *url, void *payload);
+XCH_EXTERN(int) xch_remote_foreach(xch_store *s, xch_remote_cb cb, void *payload);
+
+/* What a sync does: fetch and import (pull), seal and push (push), or both. */
+#define XCH_SYNC_PULL 1
+#define XCH_SYNC_PUSH 2
+#define XCH_SYNC_BOTH 3
+
+/*
+ * Fetch the remote, import every new bundle and receipt addressed to us in
+ * sequence order, seal what partners are owed and our receipts, and push
+ * them. A push that loses a race is fetched, rebuilt and retried; an
+ * interrupted sync is simply run again. name NULL: the only remote.
+ */
+XCH_EXTERN(int) xch_sync(xch_transport_result *out, xch_store *s, const char *name, int what,
+                         const xch_transport_options *opts);
+
+XCH_END_DECL
+
 #endif
