@@ -851,11 +851,31 @@ int xch_conflict_resolve(xch_store *s, const char *id, xch_resolve_how how, cons
 			goto done;
 		}
 		chosen = json_incref((json_t *)xch_record_json(r));
+	} else if (how == XCH_RESOLVE_OURS) {
+		/* ours is what we hold now: an edit made since the conflict arose stays */
+		const char *our_type = NULL;
+		if ((error = read_ours(&chosen, &our_type, ch, s, id)) < 0)
+			goto done;
+		if (!chosen)
+			goto settled; /* we hold no live version: nothing to restore */
+		type = our_type;
 	} else {
-		chosen = json_incref(json_object_get(c, how == XCH_RESOLVE_OURS ? "ours" : "theirs"));
+		chosen = json_incref(json_object_get(c, "theirs"));
 	}
 	m.s = s;
 	m.ch = ch;
+	{
+		/* a version of another type (theirs and ours disagreed on it) goes */
+		json_t *cur = NULL;
+		const char *cur_type = NULL;
+		if ((error = read_ours(&cur, &cur_type, ch, s, id)) < 0)
+			goto done;
+		json_decref(cur);
+		if (cur_type && strcmp(cur_type, type) &&
+		    ((error = xch_store_record_path(&path, cur_type, id)) < 0 ||
+		     (error = xch_change_put_file(ch, path.ptr, NULL, 0)) < 0))
+			goto done;
+	}
 	if (chosen && !json_is_null(chosen)) {
 		error = set_record(&m, type, id, chosen);
 	} else {
@@ -867,7 +887,10 @@ int xch_conflict_resolve(xch_store *s, const char *id, xch_resolve_how how, cons
 		    (error = xch_store_tombstone_path(&path, id)) == 0)
 			error = put_json(ch, path.ptr, tomb);
 	}
-	if (error < 0 || (error = xch_change_put_file(ch, cpath.ptr, NULL, 0)) < 0)
+	if (error < 0)
+		goto done;
+settled:
+	if ((error = xch_change_put_file(ch, cpath.ptr, NULL, 0)) < 0)
 		goto done;
 	xch_buf_printf(&msg, "resolve %s: %s\n", id, how == XCH_RESOLVE_OURS ? "ours" :
 	               how == XCH_RESOLVE_THEIRS ? "theirs" : file);
