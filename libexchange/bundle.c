@@ -262,6 +262,37 @@ done:
 	return error;
 }
 
+/*
+ * A deletion goes only where the record went: a recipient that never had
+ * it (its marking kept it home, say) must not even learn its id.
+ */
+static bool tombstone_for_all(seal_ctx *ctx, const json_t *t)
+{
+	xch_buf rp = XCH_BUF_INIT, sp = XCH_BUF_INIT;
+	bool all = ctx->head && xch_json_str(t, "type") && xch_json_str(t, "id") &&
+	           xch_store_record_path(&rp, xch_json_str(t, "type"), xch_json_str(t, "id")) == 0;
+
+	for (size_t i = 0; i < ctx->opts->nto && all; i++) {
+		git_tree_entry *e = NULL;
+		xch_buf_clear(&sp);
+		all = xch_buf_printf(&sp, "shared/%s/%s", ctx->opts->to[i], rp.ptr + 8) == 0 &&
+		      git_tree_entry_bypath(&e, ctx->head, sp.ptr) == 0;
+		git_tree_entry_free(e);
+	}
+	xch_buf_dispose(&rp);
+	xch_buf_dispose(&sp);
+	return all;
+}
+
+static int add_tombstone(seal_ctx *ctx, json_t *t)
+{
+	if (!tombstone_for_all(ctx, t)) {
+		json_decref(t);
+		return 0;
+	}
+	return json_array_append_new(ctx->tombstones, t) < 0 ? xch_error_oom() : 0;
+}
+
 static int collect_tombstones(seal_ctx *ctx)
 {
 	git_tree *tree = NULL, *top = NULL;
@@ -284,7 +315,7 @@ static int collect_tombstones(seal_ctx *ctx)
 				continue;
 			if ((error = xch_json_parse(&t, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
 			                            "tombstone")) == 0)
-				json_array_append_new(ctx->tombstones, t);
+				error = add_tombstone(ctx, t);
 			git_blob_free(blob);
 		}
 		git_tree_free(shard);
@@ -477,7 +508,7 @@ static int select_changes(seal_ctx *ctx, const char *base)
 			json_t *t = NULL;
 			if ((error = xch_json_parse(&t, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
 			                            d->new_file.path)) == 0)
-				json_array_append_new(ctx->tombstones, t);
+				error = add_tombstone(ctx, t);
 		}
 		git_blob_free(blob);
 	}
@@ -755,6 +786,13 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 		json_object_set(m, "received", received);
 	if (!m || (error = xch_json_canonical(&manifest, m)) < 0) {
 		error = m ? error : xch_error_oom();
+		goto done;
+	}
+	if (manifest.size > MANIFEST_MAX) {
+		/* never write a bundle every reader must refuse */
+		error = xch_error_set(XCH_ETOOBIG, "the manifest of %zu entries would be %zu bytes, over the %u-byte "
+		                      "limit; seal fewer records at a time (--type, --id)", ctx.nentries,
+		                      manifest.size, MANIFEST_MAX);
 		goto done;
 	}
 	if (opts->dry_run)
@@ -1249,7 +1287,7 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 	xch_buf mbuf = XCH_BUF_INIT, canon = XCH_BUF_INIT;
 	json_t *m = NULL, *e;
 	want_entry *want = NULL;
-	size_t nwant = 0, i;
+	size_t nwant = 0, next_want = 0, i;
 	const char *path;
 	uint64_t size;
 	char buf[1 << 16];
@@ -1312,12 +1350,14 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 		uint64_t got = 0;
 		bool begun = false;
 
-		for (i = 0; i < nwant && !w; i++)
-			if (!strcmp(want[i].path, path))
-				w = &want[i];
-		if (!w || w->seen) {
+		/* entries come in the manifest's order: one comparison each, whatever the count */
+		if (next_want < nwant && !strcmp(want[next_want].path, path))
+			w = &want[next_want++];
+		if (!w) {
+			for (i = 0; i < nwant && strcmp(want[i].path, path); i++)
+				;
 			error = xch_error_set(XCH_ETAMPERED, "payload entry '%s' is %s", path,
-			                      w ? "there twice" : "not in the manifest");
+			                      i < nwant ? "out of the manifest's order" : "not in the manifest");
 			goto done;
 		}
 		w->seen = true;

@@ -509,6 +509,35 @@ done:
 	return error;
 }
 
+/* Every attachment an incoming record names is in the bundle or in our store already. */
+static int check_attachments(xch_change *ch, const import_sink *is)
+{
+	xch_buf path = XCH_BUF_INIT;
+	int error = 0;
+
+	for (size_t i = 0; i < is->nrecs && !error; i++) {
+		json_t *a;
+		size_t k;
+		json_array_foreach(json_object_get(is->recs[i].json, "attachments"), k, a) {
+			const char *sha = xch_json_str(a, "sha256");
+			bool found = false;
+			git_oid oid;
+			for (size_t j = 0; sha && j < is->natts && !found; j++)
+				found = !strcmp(is->atts[j].sha256, sha);
+			if (!found && sha && xch_store_attachment_path(&path, sha) == 0)
+				found = xch_change_lookup(ch, path.ptr, &oid);
+			if (!found) {
+				error = xch_error_set(XCH_ETAMPERED, "record '%s' names attachment '%s', which is neither "
+				                      "in the bundle nor in our store", is->recs[i].id,
+				                      xch_json_str(a, "name") ? xch_json_str(a, "name") : "?");
+				break;
+			}
+		}
+	}
+	xch_buf_dispose(&path);
+	return error;
+}
+
 /* state/in/<partner>/<channel>.json: the last sequence delivered and recent bundle ids. */
 static int check_sequence(json_t **state_out, xch_buf *path, xch_change *ch, xch_store *s, const char *partner,
                           const char *channel, json_int_t seq, const char *bundle_id, bool allow_gap)
@@ -695,6 +724,8 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 		if ((error = xch_store_attachment_path(&apath, is.atts[i].sha256)) < 0 ||
 		    (error = xch_change_put_oid(ch, apath.ptr, &is.atts[i].oid)) < 0)
 			goto done;
+	if ((error = check_attachments(ch, &is)) < 0)
+		goto done;
 	for (i = 0; i < is.nrecs; i++)
 		if ((error = merge_one(&m, is.recs[i].id, is.recs[i].type, is.recs[i].json, &is.recs[i].oid, NULL)) < 0)
 			goto done;
