@@ -1,0 +1,163 @@
+#!/bin/bash
+# bench-bundle.sh: xch seal / open / verify against the stock pipelines
+#   tar -cf - DIR | gzip -6 | gpg --sign --encrypt -r company -u agency
+#   tar -cf - DIR | pigz -6 | gpg --sign --encrypt -r company -u agency
+#   gpg --decrypt | tar -xzf -        (and gpg --decrypt | pigz -d | tar -xf -)
+# on the same records and attachments, interleaved in one run, with medians,
+# ratios and peak memory. See bench/README.md.
+#
+#   XCH=_build/xch bench/bench-bundle.sh [options]
+#
+#   --rounds N          timed rounds (default 5; 3 with --big)
+#   --records N         records in the dataset (default 20000, about 5 KB each)
+#   --attachments K     binary attachments (default 4; 30 with --big)
+#   --attachment-mib M  MiB each (default 32)
+#   --big               a bundle of about 1 GiB (30 x 32 MiB + the records)
+#   --no-tree-rss       skip the untimed warm-up round that samples the memory
+#                       of whole process trees (it also warms the caches)
+#   --keep              keep the run directory (bundles and extracted trees)
+#
+# Each round runs the seal commands, then the open commands, each group in
+# alternating order (A B C, C B A, ...). Nothing is deleted between rounds but
+# the previous round's bundles (one large file each).
+
+. "$(dirname "$0")/common.sh"
+
+rounds='' records=20000 attachments='' mib=32 big=0 tree=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rounds) rounds=$2; shift ;;
+	--records) records=$2; shift ;;
+	--attachments) attachments=$2; shift ;;
+	--attachment-mib) mib=$2; shift ;;
+	--big) big=1 ;;
+	--no-tree-rss) tree=0 ;;
+	--keep) KEEP_RUN=1 ;;
+	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) die "unknown option '$1' (see --help)" ;;
+	esac
+	shift
+done
+if [ "$big" = 1 ]; then
+	: "${rounds:=3}" "${attachments:=30}"
+else
+	: "${rounds:=5}" "${attachments:=4}"
+fi
+
+bench_find_xch
+bench_need gpg gpgconf tar gzip pigz python3
+bench_env
+
+name=data-r$records-a${attachments}x$mib
+bench_dataset "$name" --records "$records" --attachments "$attachments" --attachment-mib "$mib"
+bench_store_agency "store-agency-r$records-a${attachments}x$mib" "$DATA"
+[ -n "$ADD_SECONDS" ] && say "(xch add of the dataset: $ADD_SECONDS s)"
+bench_store_company "$RUN/cstore"
+
+size=$(du -sb "$DATA/records" "$DATA/attachments" | awk '{ s += $1 } END { print s }')
+# bundles (3) + two extracted trees per round, warm-up included, and slack
+bench_disk_check $((size * (3 + 2 * (rounds + tree)) + 512 * MIB))
+
+RESULTS=$RUN/results
+TREE_RESULTS=$RUN/tree-results
+: >"$RESULTS"
+: >"$TREE_RESULTS"
+
+# The commands. Each writes to a name of its round ($1); run_group removes
+# the previous round's bundle of the same kind first (untimed).
+seal_xch() {
+	env GNUPGHOME="$GA" XCH_DIR="$STORE" "$XCH" seal --to company -o "$RUN/xch.xch"
+}
+seal_stock() {
+	# $1: gzip or pigz
+	bash -c 'set -o pipefail; tar -cf - -C "$1" records attachments | '"$1"' -6 |
+		gpg --homedir "$2" --batch --no-tty --quiet --trust-model always \
+			--sign --encrypt -r "$3" -u "$4" >"$5"' \
+		sh "$DATA" "$GA" "$COMPANY_FPR" "$AGENCY_FPR" "$RUN/stock-$1.tar.gz.gpg"
+}
+open_xch() {
+	env GNUPGHOME="$GC" XCH_DIR="$RUN/cstore" "$XCH" open -o "$RUN/open-xch-$1" "$RUN/xch.xch"
+}
+verify_xch() {
+	env GNUPGHOME="$GC" XCH_DIR="$RUN/cstore" "$XCH" verify "$RUN/xch.xch"
+}
+open_stock() {
+	# $1: round, $2: gzip or pigz (gzip: tar -xzf, as a user would type it)
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	local filter='tar -xzf - -C "$3"'
+	# shellcheck disable=SC2016
+	[ "$2" = pigz ] && filter='pigz -d | tar -xf - -C "$3"'
+	bash -c 'set -o pipefail; mkdir "$3" &&
+		gpg --homedir "$1" --batch --no-tty --quiet --trust-model always \
+			--decrypt "$2" | '"$filter" \
+		sh "$GC" "$RUN/stock-gzip.tar.gz.gpg" "$RUN/open-$2-$1"
+}
+
+SEAL=("seal/xch seal_xch" "seal/gzip seal_stock gzip" "seal/pigz seal_stock pigz")
+OPEN=("open/xch-open open_xch" "open/xch-verify verify_xch" "open/gzip open_stock" "open/pigz open_stock")
+
+# run_group ROUND REVERSE SPEC...: time each "LABEL FUNCTION [ARG]" in
+# order, or in reverse order.
+run_group() {
+	local round=$1 rev=$2 i label fn arg
+	shift 2
+	local specs=("$@")
+	local n=${#specs[@]}
+	for ((i = 0; i < n; i++)); do
+		local s=${specs[$((rev ? n - 1 - i : i))]}
+		read -r label fn arg <<<"$s"
+		local args=()
+		case $fn in
+		seal_xch) rm -f "$RUN/xch.xch" ;;
+		seal_stock) args=("$arg"); rm -f "$RUN/stock-$arg.tar.gz.gpg" ;;
+		open_stock) args=("$round" "${label#open/}") ;;
+		open_xch) args=("$round") ;;
+		esac
+		if [ "$round" = 0 ]; then
+			bench_tree_rss "$label" "$fn" "${args[@]}"
+		else
+			printf '  %-16s' "$label" >&2
+			bench_time "$label" "$round" bash -c '"$@"' sh "$fn" "${args[@]}"
+			printf '%8s s\n' "$(tail -n 1 "$RESULTS" | cut -d' ' -f3)" >&2
+		fi
+	done
+}
+# The functions run under /usr/bin/time and rss-tree: export them.
+export -f seal_xch seal_stock open_xch verify_xch open_stock
+export RUN GA GC STORE DATA XCH COMPANY_FPR AGENCY_FPR
+
+say "$(bench_machine)"
+say "xch: $XCH"
+say "dataset: $DATA ($records records, $attachments x $mib MiB attachments, $((size / MIB)) MiB)"
+say "run: $RUN, $rounds rounds"
+start=$(date +%s)
+if [ "$tree" = 1 ]; then
+	say "round 0 (warm-up, process-tree memory)"
+	# rss-tree runs a program: give it bash running the function
+	bench_tree_rss() {
+		local label=$1
+		shift
+		python3 "$BENCH/rss-tree" -o "$RUN/tree.out" -- bash -c '"$@"' sh "$@" >>"$RUN/log" 2>&1 ||
+			die "$label failed (warm-up): $*"
+		printf '%s %s\n' "$label" "$(cat "$RUN/tree.out")" >>"$TREE_RESULTS"
+	}
+	run_group 0 0 "${SEAL[@]}"
+	run_group 0 0 "${OPEN[@]}"
+fi
+for ((r = 1; r <= rounds; r++)); do
+	say "round $r of $rounds"
+	run_group "$r" $(((r + 1) % 2)) "${SEAL[@]}"
+	run_group "$r" $((r % 2)) "${OPEN[@]}"
+done
+elapsed=$(($(date +%s) - start))
+
+out=$WORK/bench-bundle-$(date -u +%Y%m%dT%H%M%SZ).txt
+{
+	echo "bench-bundle: $(bench_machine)"
+	echo "dataset: $records records, $attachments x $mib MiB attachments ($((size / MIB)) MiB on disk); $rounds rounds, ${elapsed}s"
+	echo "bundle sizes: xch $(stat -c %s "$RUN/xch.xch"), gzip pipeline $(stat -c %s "$RUN/stock-gzip.tar.gz.gpg"), pigz pipeline $(stat -c %s "$RUN/stock-pigz.tar.gz.gpg") bytes"
+	echo
+	python3 "$BENCH/report" --tree "$TREE_RESULTS" "$RESULTS"
+} | tee "$out"
+cp "$RESULTS" "$out.raw"
+say "report: $out (raw timings: $out.raw)"
