@@ -39,7 +39,7 @@ container holding exactly payload.gpg, envelope.json and envelope.sig.
       signed by FPR (the forwarder, who names itself as the sender)
 
 Cases (payload): ok, dotdot, absolute, symlink, hardlink, device, fifo,
-directory, duplicate, case, bigger, sha, extra, missing, counts, notfirst,
+directory, duplicate, case, bigger, sha, reorder, extra, missing, counts, notfirst,
 bomb-header, bomb-manifest, bomb-tail, tail-garbage, not-gzip, bad-deflate,
 manifest-dupkey, empty.
 """
@@ -304,6 +304,8 @@ def build_case(d, case):
     if case == "sha":
         same = first_data[:-2] + (b"X" if first_data[-2:-1] != b"X" else b"Y") + first_data[-1:]
         return tgz(entries + [(tar_entry(first_path, same), same)] + rest[1:])
+    if case == "reorder":
+        return tgz(entries + rest[1:2] + rest[:1] + rest[2:])
     if case == "extra":
         return tgz(entries + rest + [(tar_entry("records/EXTRA-0001.json", first_data), first_data)])
     if case == "missing":

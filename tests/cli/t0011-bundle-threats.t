@@ -309,6 +309,9 @@ test_expect 'duplicate and case-colliding payload entries are malformed (9)' '
 test_expect 'entries that differ from the manifest are tampered (6)' '
 	forged bigger 6 "payload entry .records/ASMT-2026-0001\.json. is [0-9]+ bytes, the manifest says [0-9]+$" &&
 	forged sha 6 "payload entry .records/ASMT-2026-0001\.json. does not match its SHA-256 in the manifest$" &&
+	second=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))[\"entries\"][1][\"path\"])" \
+		"$T/plain/manifest.json") &&
+	forged reorder 6 "payload entry .$second. is out of the manifest.s order$" &&
 	forged extra 6 "payload entry .records/EXTRA-0001\.json. is not in the manifest$" &&
 	forged missing 6 "payload lacks .records/[A-Z0-9-]+\.json., which the manifest lists$"
 '
