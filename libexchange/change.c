@@ -34,7 +34,36 @@ struct xch_change {
 	staged_attachment *atts;
 	size_t natts, aatts;
 	git_commit *extra_parent; /* a merge's second parent, or NULL */
+	/* open-addressing index of ups by path: slot holds index + 1, 0 = empty */
+	size_t *slots;
+	size_t nslots;
+	bool fsync_off;           /* objects written unsynced, synced once at commit */
 };
+
+static size_t path_hash(const char *p)
+{
+	size_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+static int index_rebuild(xch_change *c, size_t nslots)
+{
+	size_t *slots = calloc(nslots, sizeof(*slots));
+	if (!slots)
+		return xch_error_oom();
+	for (size_t i = 0; i < c->nups; i++) {
+		size_t h = path_hash(c->ups[i].up.path) & (nslots - 1);
+		while (slots[h])
+			h = (h + 1) & (nslots - 1);
+		slots[h] = i + 1;
+	}
+	free(c->slots);
+	c->slots = slots;
+	c->nslots = nslots;
+	return 0;
+}
 
 #define GROW(arr, n, a) ((n) < (a) ? 0 : grow_array((void **)&(arr), &(a), sizeof(*(arr))))
 static int grow_array(void **arr, size_t *alloc, size_t elem)
@@ -63,15 +92,19 @@ int xch_change_new(xch_change **out, xch_store *s)
 		xch_change_free(c);
 		return error;
 	}
+	xch_store_fsync_batch_begin();
+	c->fsync_off = true;
 	*out = c;
 	return 0;
 }
 
 static staged_update *find_update(xch_change *c, const char *path)
 {
-	for (size_t i = 0; i < c->nups; i++)
-		if (!strcmp(c->ups[i].up.path, path))
-			return &c->ups[i];
+	if (!c->nslots)
+		return NULL;
+	for (size_t h = path_hash(path) & (c->nslots - 1); c->slots[h]; h = (h + 1) & (c->nslots - 1))
+		if (!strcmp(c->ups[c->slots[h] - 1].up.path, path))
+			return &c->ups[c->slots[h] - 1];
 	return NULL;
 }
 
@@ -92,6 +125,16 @@ static int stage(xch_change *c, const char *path, const git_oid *oid)
 		if (!(u->up.path = strdup(path)))
 			return xch_error_oom();
 		c->nups++;
+		/* keep the index at most half full */
+		if (c->nups * 2 > c->nslots) {
+			if (index_rebuild(c, c->nslots ? c->nslots * 2 : 64) < 0)
+				return XCH_ERROR;
+		} else {
+			size_t h = path_hash(path) & (c->nslots - 1);
+			while (c->slots[h])
+				h = (h + 1) & (c->nslots - 1);
+			c->slots[h] = c->nups;
+		}
 	}
 	if (oid) {
 		u->up.action = GIT_TREE_UPDATE_UPSERT;
@@ -468,6 +511,10 @@ int xch_change_commit(xch_change *c, const char *message, xch_buf *commit_out)
 	}
 	if ((error = xch_store_signature(&sig, c->s)) < 0)
 		goto done;
+	/* every object the tree names is durable before the commit and the branch say so */
+	c->fsync_off = false;
+	if ((error = xch_store_fsync_batch_end(c->s)) < 0)
+		goto done;
 	parents[0] = c->base;
 	parents[1] = c->extra_parent;
 	/* updating the branch checks it still points at our base: compare-and-swap */
@@ -494,12 +541,15 @@ void xch_change_free(xch_change *c)
 	for (size_t i = 0; i < c->nups; i++)
 		free((char *)c->ups[i].up.path);
 	free(c->ups);
+	free(c->slots);
 	for (size_t i = 0; i < c->nrecords; i++)
 		xch_record_free(c->records[i]);
 	free(c->records);
 	for (size_t i = 0; i < c->natts; i++)
 		free(c->atts[i].name);
 	free(c->atts);
+	if (c->fsync_off)
+		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1); /* abandoned: nothing names its objects */
 	git_tree_free(c->base_tree);
 	git_commit_free(c->base);
 	git_commit_free(c->extra_parent);

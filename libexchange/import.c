@@ -485,11 +485,15 @@ static int partner_line(git_oid *out, xch_store *s, const char *partner, const i
 	{
 		const git_commit *parents[1] = { parent };
 		git_reference *updated = NULL;
+		/* the line's objects are durable before its ref names them; then batching resumes */
+		if ((error = xch_store_fsync_batch_end(s)) < 0)
+			goto done;
 		if ((error = git_commit_create(out, s->repo, NULL, sig, sig, NULL, msg.ptr, tree,
 		                               parent ? 1 : 0, parents)) < 0 ||
 		    (error = git_reference_create_matching(&updated, s->repo, refname.ptr, out, 1,
 		                                           parent ? git_commit_id(parent) : NULL, "xch import")) < 0)
 			error = xch_error_from_git(error, "cannot update %s", refname.ptr);
+		xch_store_fsync_batch_begin();
 		git_reference_free(updated);
 	}
 done:

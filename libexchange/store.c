@@ -661,6 +661,26 @@ done:
 	return error;
 }
 
+void xch_store_fsync_batch_begin(void)
+{
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+}
+
+int xch_store_fsync_batch_end(xch_store *s)
+{
+	xch_buf path = XCH_BUF_INIT;
+	int fd, error = 0;
+
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	xch_buf_printf(&path, "%s/objects", s->gitdir);
+	if ((fd = open(path.ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || syncfs(fd) < 0)
+		error = xch_error_set_os(XCH_EOS, "cannot sync '%s'", path.ptr);
+	if (fd >= 0)
+		close(fd);
+	xch_buf_dispose(&path);
+	return error;
+}
+
 int xch_store_lock(int *fd_out, xch_store *s)
 {
 	xch_buf path = XCH_BUF_INIT;

@@ -24,6 +24,16 @@ int xch_store_attachment_path(xch_buf *out, const char *sha256);
 /* The tree of the main branch (new reference; NULL tree for an empty store is an error). */
 int xch_store_head_tree(git_tree **out, git_commit **commit_out, xch_store *s);
 
+/*
+ * Bulk writes: between begin and end, git objects are written without an
+ * fsync each; end makes them all durable with one syncfs() and turns
+ * per-file fsync back on, so commits and refs written after it are synced
+ * as usual. (libgit2's fsync switch is process-wide: a change is one
+ * writer at a time in a process, under the store lock.)
+ */
+void xch_store_fsync_batch_begin(void);
+int xch_store_fsync_batch_end(xch_store *s);
+
 /* Take and release the store's write lock (flock on .xch/lock). */
 int xch_store_lock(int *fd_out, xch_store *s);
 void xch_store_unlock(int fd);
