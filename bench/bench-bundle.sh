@@ -13,17 +13,20 @@
 #   --attachments K     binary attachments (default 4; 30 with --big)
 #   --attachment-mib M  MiB each (default 32)
 #   --big               a bundle of about 1 GiB (30 x 32 MiB + the records)
+#   --no-import         skip xch import (into a fresh store each round)
+#                       against git add -A && git commit of the same files
 #   --no-tree-rss       skip the untimed warm-up round that samples the memory
 #                       of whole process trees (it also warms the caches)
 #   --keep              keep the run directory (bundles and extracted trees)
 #
-# Each round runs the seal commands, then the open commands, each group in
-# alternating order (A B C, C B A, ...). Nothing is deleted between rounds but
-# the previous round's bundles (one large file each).
+# Each round runs the seal commands, then the open commands, then the import
+# commands, each group in alternating order (A B C, C B A, ...). Nothing is
+# deleted between rounds but the previous round's bundles (one large file
+# each).
 
 . "$(dirname "$0")/common.sh"
 
-rounds='' records=20000 attachments='' mib=32 big=0 tree=1
+rounds='' records=20000 attachments='' mib=32 big=0 tree=1 import=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) rounds=$2; shift ;;
@@ -32,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--attachment-mib) mib=$2; shift ;;
 	--big) big=1 ;;
 	--no-tree-rss) tree=0 ;;
+	--no-import) import=0 ;;
 	--keep) KEEP_RUN=1 ;;
 	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
@@ -45,7 +49,7 @@ else
 fi
 
 bench_find_xch
-bench_need gpg gpgconf tar gzip pigz python3
+bench_need gpg gpgconf tar gzip pigz git python3
 bench_env
 
 name=data-r$records-a${attachments}x$mib
@@ -55,8 +59,9 @@ bench_store_agency "store-agency-r$records-a${attachments}x$mib" "$DATA"
 bench_store_company "$RUN/cstore"
 
 size=$(du -sb "$DATA/records" "$DATA/attachments" | awk '{ s += $1 } END { print s }')
-# bundles (3) + two extracted trees per round, warm-up included, and slack
-bench_disk_check $((size * (3 + 2 * (rounds + tree)) + 512 * MIB))
+# bundles (3) + two extracted trees and two imported stores per round,
+# warm-up included, and slack
+bench_disk_check $((size * (3 + (2 + 2 * import) * (rounds + tree)) + 512 * MIB))
 
 RESULTS=$RUN/results
 TREE_RESULTS=$RUN/tree-results
@@ -66,7 +71,7 @@ TREE_RESULTS=$RUN/tree-results
 # The commands. Each writes to a name of its round ($1); run_group removes
 # the previous round's bundle of the same kind first (untimed).
 seal_xch() {
-	env GNUPGHOME="$GA" XCH_DIR="$STORE" "$XCH" seal --to company -o "$RUN/xch.xch"
+	env GNUPGHOME="$GA" XCH_DIR="$STORE" "$XCH" seal --full --to company -o "$RUN/xch.xch"
 }
 seal_stock() {
 	# $1: gzip or pigz
@@ -92,9 +97,20 @@ open_stock() {
 			--decrypt "$2" | '"$filter" \
 		sh "$GC" "$RUN/stock-gzip.tar.gz.gpg" "$RUN/open-$2-$1"
 }
+import_xch() {
+	# $1: round; the store is made beforehand (untimed)
+	env GNUPGHOME="$GC" XCH_DIR="$RUN/import-xch-$1" "$XCH" import --allow-gap "$RUN/xch.xch"
+}
+import_git() {
+	# $1: round; the same files, as gpg | tar extracted them this round
+	git init -q --bare "$RUN/import-git-$1" &&
+		git --git-dir="$RUN/import-git-$1" --work-tree="$RUN/open-gzip-$1" add -A &&
+		git --git-dir="$RUN/import-git-$1" --work-tree="$RUN/open-gzip-$1" commit -q -m import
+}
 
 SEAL=("seal/xch seal_xch" "seal/gzip seal_stock gzip" "seal/pigz seal_stock pigz")
 OPEN=("open/xch-open open_xch" "open/xch-verify verify_xch" "open/gzip open_stock" "open/pigz open_stock")
+IMPORT=("import/xch import_xch" "import/git import_git")
 
 # run_group ROUND REVERSE SPEC...: time each "LABEL FUNCTION [ARG]" in
 # order, or in reverse order.
@@ -111,7 +127,10 @@ run_group() {
 		seal_xch) rm -f "$RUN/xch.xch" ;;
 		seal_stock) args=("$arg"); rm -f "$RUN/stock-$arg.tar.gz.gpg" ;;
 		open_stock) args=("$round" "${label#open/}") ;;
-		open_xch) args=("$round") ;;
+		open_xch | import_git) args=("$round") ;;
+		import_xch)
+			args=("$round")
+			GNUPGHOME=$GC bench_store_company "$RUN/import-xch-$round" ;;
 		esac
 		if [ "$round" = 0 ]; then
 			bench_tree_rss "$label" "$fn" "${args[@]}"
@@ -123,7 +142,7 @@ run_group() {
 	done
 }
 # The functions run under /usr/bin/time and rss-tree: export them.
-export -f seal_xch seal_stock open_xch verify_xch open_stock
+export -f seal_xch seal_stock open_xch verify_xch open_stock import_xch import_git
 export RUN GA GC STORE DATA XCH COMPANY_FPR AGENCY_FPR
 
 say "$(bench_machine)"
@@ -131,6 +150,7 @@ say "xch: $XCH"
 say "dataset: $DATA ($records records, $attachments x $mib MiB attachments, $((size / MIB)) MiB)"
 say "run: $RUN, $rounds rounds"
 start=$(date +%s)
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 if [ "$tree" = 1 ]; then
 	say "round 0 (warm-up, process-tree memory)"
 	# rss-tree runs a program: give it bash running the function
@@ -143,18 +163,21 @@ if [ "$tree" = 1 ]; then
 	}
 	run_group 0 0 "${SEAL[@]}"
 	run_group 0 0 "${OPEN[@]}"
+	[ "$import" = 1 ] && run_group 0 0 "${IMPORT[@]}"
 fi
 for ((r = 1; r <= rounds; r++)); do
 	say "round $r of $rounds"
 	run_group "$r" $(((r + 1) % 2)) "${SEAL[@]}"
 	run_group "$r" $((r % 2)) "${OPEN[@]}"
+	[ "$import" = 1 ] && run_group "$r" $(((r + 1) % 2)) "${IMPORT[@]}"
 done
 elapsed=$(($(date +%s) - start))
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 out=$WORK/bench-bundle-$(date -u +%Y%m%dT%H%M%SZ).txt
 {
 	echo "bench-bundle: $(bench_machine)"
-	echo "dataset: $records records, $attachments x $mib MiB attachments ($((size / MIB)) MiB on disk); $rounds rounds, ${elapsed}s"
+	echo "dataset: $records records, $attachments x $mib MiB attachments ($((size / MIB)) MiB on disk); $rounds rounds, ${elapsed}s; load average $load0 at start, $load1 at the end"
 	echo "bundle sizes: xch $(stat -c %s "$RUN/xch.xch"), gzip pipeline $(stat -c %s "$RUN/stock-gzip.tar.gz.gpg"), pigz pipeline $(stat -c %s "$RUN/stock-pigz.tar.gz.gpg") bytes"
 	echo
 	python3 "$BENCH/report" --tree "$TREE_RESULTS" "$RESULTS"

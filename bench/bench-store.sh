@@ -45,6 +45,7 @@ say "xch: $XCH"
 say "dataset: $DATA ($records records, $((size / MIB)) MiB)"
 say "run: $RUN"
 start=$(date +%s)
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 now_ns() { date +%s%N; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
@@ -143,11 +144,12 @@ done
 one "xch status" "$XCH" status
 one "xch list" "$XCH" list
 elapsed=$(($(date +%s) - start))
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 out=$WORK/bench-store-$(date -u +%Y%m%dT%H%M%SZ).txt
 {
 	echo "bench-store: $(bench_machine)"
-	echo "store: $records records ($((size / MIB)) MiB of JSON), $n commits of $batch; run ${elapsed}s"
+	echo "store: $records records ($((size / MIB)) MiB of JSON), $n commits of $batch; run ${elapsed}s; load average $load0 at start, $load1 at the end"
 	echo "store on disk: $(du -sh "$STORE/.xch" | cut -f1), $(find "$STORE/.xch/objects" -type f | wc -l) object files"
 	echo
 	python3 - "$BATCHES" "$TIMES" "$bulk_ms" "${git_ms:-}" "$records" <<'EOF'

@@ -44,6 +44,10 @@ bench_find_xch() {
 	fi
 	[ -x "$XCH" ] || die "cannot run '$XCH'"
 	"$XCH" --version >/dev/null 2>&1 || die "'$XCH --version' fails"
+	# which build: a cached store is remade when it changes
+	local lib
+	lib=$(ldd "$XCH" | awk '/libexchange/ { print $3 }')
+	XCH_BUILD=$(cat "$XCH" ${lib:+"$lib"} | cksum | cut -d' ' -f1)
 }
 
 # bench_need CMD...: each CMD is installed.
@@ -144,12 +148,12 @@ bench_add_dataset() {
 
 # bench_store_agency NAME DATA [BATCH]: STORE=$WORK/NAME, the agency's store
 # (identity agency, partner company) holding DATA; made unless a previous run
-# made it from the same dataset.
+# made it from the same dataset with the same build of xch.
 bench_store_agency() {
 	STORE=$WORK/$1
 	local data=$2 batch=${3:-5000}
 	local want
-	want="$(cat "$data/.made") batch $batch"
+	want="$(cat "$data/.made") batch $batch xch $XCH_BUILD"
 	if [ -f "$STORE/.bench-made" ] && [ "$(cat "$STORE/.bench-made")" = "$want" ]; then
 		ADD_SECONDS=
 		return 0
