@@ -648,8 +648,10 @@ int xch_sync(xch_transport_result *out, xch_store *s, const char *name, int what
 	if (l.n)
 		xch_fsync_dir(outbox.ptr);
 done:
-	if (!error)
-		error = first;
+	/* the last message may be from later work: say what the refusals add up to */
+	if (!error && first)
+		error = xch_error_set(first, "%zu file%s from remote '%s' refused", out->refused,
+		                      out->refused == 1 ? "" : "s", pick.name);
 	if (lockfd >= 0)
 		close(lockfd);
 	outgoing_clear(&l);
