@@ -331,12 +331,25 @@ static int pull(xch_transport_result *out, xch_store *s, git_repository *mirror,
 		char hex[GIT_OID_HEXSZ + 1];
 		int fd = -1, ierr;
 
-		xch_buf_clear(&tmp);
-		xch_buf_printf(&tmp, "%s/channels/incoming-%s", s->gitdir, files[i].name ? files[i].name : "x");
-		if (!files[i].name || !xch_name_valid(files[i].name, 200)) {
+		if (!files[i].name) {
+			error = xch_error_oom();
+			break;
+		}
+		if (!xch_name_valid(files[i].name, 200)) {
+			/* a name anyone could have written: reported, but not printed as it is */
+			int bad = xch_error_set(XCH_EMALFORMED, "invalid file name");
+			xch_buf_clear(&tmp);
+			for (const char *c = files[i].name; *c && tmp.size < 200; c++)
+				xch_buf_putc(&tmp, *c >= 0x20 && *c < 0x7f ? *c : '?');
 			out->refused++;
+			if (!*first)
+				*first = bad;
+			if (opts && opts->notify)
+				opts->notify(tmp.ptr, bad, "refused", opts->notify_payload);
 			continue;
 		}
+		xch_buf_clear(&tmp);
+		xch_buf_printf(&tmp, "%s/channels/incoming-%s", s->gitdir, files[i].name);
 		if ((error = git_blob_lookup(&blob, mirror, &files[i].oid)) < 0) {
 			error = xch_error_from_git(error, "cannot read '%s' from remote '%s'", files[i].name, name);
 			break;
