@@ -40,8 +40,9 @@ CLI_COMMAND(inspect)
 	if (xch_bundle_info_manifest(info))
 		man = json_loads(xch_bundle_info_manifest(info), 0, NULL);
 	if (json) {
-		cli_print_json(json_pack("{s:O, s:O?, s:s?, s:s?}", "envelope", env, "manifest", man,
-			"signature", xch_bundle_info_signature(info), "sender", xch_bundle_info_sender(info)), true);
+		cli_print_json(json_pack("{s:O, s:O?, s:s?, s:s?, s:s?}", "envelope", env, "manifest", man,
+			"signature", xch_bundle_info_signature(info), "sender", xch_bundle_info_sender(info),
+			"problem", xch_bundle_info_problem(info)), true);
 		goto done;
 	}
 	printf("bundle:     %s\n", s_of(env, "bundle_id"));
@@ -58,9 +59,12 @@ CLI_COMMAND(inspect)
 	       (long long)json_integer_value(json_object_get(json_object_get(env, "payload"), "size")),
 	       s_of(json_object_get(env, "payload"), "sha256"));
 	if (!man) {
-		printf("manifest:   not readable here (not addressed to us, or no secret key)\n");
+		printf("manifest:   not readable here: %s\n", xch_bundle_info_problem(info) ?
+		       xch_bundle_info_problem(info) : "not addressed to us, or no secret key");
 		goto done;
 	}
+	if (xch_bundle_info_problem(info))
+		printf("problem:    %s\n", xch_bundle_info_problem(info));
 	printf("kind:       %s\n", s_of(man, "kind"));
 	json_array_foreach(json_object_get(man, "recipients"), i, v)
 		printf("to:         %s %s\n", s_of(v, "name"), s_of(v, "fpr"));

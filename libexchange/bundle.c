@@ -33,6 +33,7 @@ struct xch_bundle_info {
 	char *manifest;   /* canonical JSON or NULL */
 	char *sender;     /* partner name or NULL */
 	char *signature;  /* a note for inspect */
+	char *problem;    /* inspect: why the payload could not be read, or NULL */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -628,8 +629,8 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	xch_buf sig = XCH_BUF_INIT, state_path = XCH_BUF_INIT, state_data = XCH_BUF_INIT, keyids = XCH_BUF_INIT;
 	xch_buf commit_msg = XCH_BUF_INIT;
 	xch_container_writer *cw = NULL;
-	json_t *recips = json_array(), *names = json_array(), *entries = json_array(), *m = NULL;
-	json_t *envj = NULL, *state = NULL, *rkeyids = json_array();
+	json_t *recips = NULL, *names = NULL, *entries = NULL, *m = NULL;
+	json_t *envj = NULL, *state = NULL, *rkeyids = NULL;
 	const char **fprs = NULL, **sorted = NULL;
 	char **fpr_store = NULL;
 	char created[32], expires[32], payload_sha[XCH_SHA256_HEXSIZE + 1];
@@ -654,6 +655,10 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	ctx.s = s;
 	ctx.opts = opts;
 	ctx.tombstones = json_array();
+	recips = json_array();
+	names = json_array();
+	entries = json_array();
+	rkeyids = json_array();
 	ctx.explicit = opts->nids > 0;
 
 	/* who seals, to whom */
@@ -1051,6 +1056,7 @@ void xch_bundle_info_free(xch_bundle_info *i)
 	free(i->manifest);
 	free(i->sender);
 	free(i->signature);
+	free(i->problem);
 	free(i);
 }
 
@@ -1058,6 +1064,7 @@ const char *xch_bundle_info_envelope(const xch_bundle_info *i) { return i->envel
 const char *xch_bundle_info_manifest(const xch_bundle_info *i) { return i->manifest; }
 const char *xch_bundle_info_sender(const xch_bundle_info *i) { return i->sender; }
 const char *xch_bundle_info_signature(const xch_bundle_info *i) { return i->signature; }
+const char *xch_bundle_info_problem(const xch_bundle_info *i) { return i->problem; }
 
 static bool str_eq(const json_t *a, const json_t *b)
 {
@@ -1564,6 +1571,12 @@ done:
 	xch_buf_dispose(&me);
 	xch_buf_dispose(&tmpdir);
 	xch_buf_dispose(&keyids);
+	if (!judge && error < 0 && info && info->envelope) {
+		/* inspect shows what it can and says what it could not read */
+		info->problem = strdup(xch_error_last()->message);
+		xch_error_clear();
+		error = 0;
+	}
 	if (out && info && info->envelope)
 		*out = info;
 	else

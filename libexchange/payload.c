@@ -788,14 +788,17 @@ static int check_end(xch_payload_reader *r)
 		if (byte_at(r, pos))
 			return xch_error_set(XCH_EMALFORMED,
 				"malformed payload archive: data after the end of the archive");
-	/* drain the rest of the stream */
-	for (;;) {
+	/* drain the rest of the stream: a tar's record padding, nothing like an endless tail */
+	for (uint64_t tail = r->delivered - (uint64_t)used;;) {
 		if ((error = inflate_fill(r, r->out[0], INFLATE_OUT, &got)) < 0)
 			return error;
 		for (size_t i = 0; i < got; i++)
 			if (r->out[0][i])
 				return xch_error_set(XCH_EMALFORMED,
 					"malformed payload archive: data after the end of the archive");
+		if ((tail += got) > XCH_PAYLOAD_PADDING_MAX)
+			return xch_error_set(XCH_EMALFORMED, "malformed payload archive: more than %u bytes of "
+			                     "padding after the end of the archive", XCH_PAYLOAD_PADDING_MAX);
 		if (got < INFLATE_OUT)
 			return 0;
 	}

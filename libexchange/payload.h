@@ -15,6 +15,7 @@
 
 #define XCH_PAYLOAD_NAME_MAX 255         /* bytes in an entry name */
 #define XCH_PAYLOAD_MAX_ENTRIES 1000000  /* default cap on entries a reader accepts */
+#define XCH_PAYLOAD_PADDING_MAX (1024u * 1024) /* zeros accepted after the end of the archive */
 
 /*
  * Is path acceptable as an entry name: 1 to XCH_PAYLOAD_NAME_MAX bytes

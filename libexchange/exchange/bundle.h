@@ -94,6 +94,8 @@ XCH_EXTERN(const char *) xch_bundle_info_manifest(const xch_bundle_info *i);
 XCH_EXTERN(const char *) xch_bundle_info_sender(const xch_bundle_info *i);
 /* A note on the signature for inspect ("good signature by partner 'agency'", ...). */
 XCH_EXTERN(const char *) xch_bundle_info_signature(const xch_bundle_info *i);
+/* inspect: why the payload could not be read (not addressed to us, tampered...), or NULL. */
+XCH_EXTERN(const char *) xch_bundle_info_problem(const xch_bundle_info *i);
 XCH_EXTERN(void) xch_bundle_info_free(xch_bundle_info *i);
 
 XCH_END_DECL
