@@ -505,6 +505,59 @@ static int push_status(const char *refname, const char *status, void *payload)
 	return 0;
 }
 
+/*
+ * A remote libgit2 reaches as a local repository (a path, file://). Its push
+ * there overwrites the branch with whatever the pusher has, so two pushers
+ * at once may each report success while the second one's commit replaces
+ * the first's. Such remotes are pushed here instead: the new objects go in
+ * as one pack, then the branch moves only if it still holds what we built
+ * on, under git's own ref lock (as receive-pack does for a server).
+ */
+static const char *local_path(const char *url)
+{
+	struct stat st;
+	if (!strncmp(url, "file://", 7))
+		return url + 7;
+	return !strstr(url, "://") && stat(url, &st) == 0 && S_ISDIR(st.st_mode) ? url : NULL;
+}
+
+static int push_local(bool *raced, git_repository *mirror, const char *path, const git_oid *old, const git_oid *new)
+{
+	git_repository *dst = NULL;
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	git_reference *ref = NULL;
+	xch_buf packdir = XCH_BUF_INIT;
+	int error;
+
+	if ((error = git_repository_open_bare(&dst, path)) < 0 ||
+	    (error = git_packbuilder_new(&pb, mirror)) < 0 ||
+	    (error = git_revwalk_new(&walk, mirror)) < 0 ||
+	    (error = git_revwalk_push(walk, new)) < 0 ||
+	    (old && (error = git_revwalk_hide(walk, old)) < 0) ||
+	    (error = git_packbuilder_insert_walk(pb, walk)) < 0)
+		goto done;
+	if (xch_buf_printf(&packdir, "%sobjects/pack", git_repository_path(dst)) < 0) {
+		error = -1;
+		goto done;
+	}
+	if ((error = git_packbuilder_write(pb, packdir.ptr, 0, NULL, NULL)) < 0)
+		goto done;
+	error = old ? git_reference_create_matching(&ref, dst, "refs/heads/main", new, 1, old, "xch sync")
+	            : git_reference_create(&ref, dst, "refs/heads/main", new, 0, "xch sync");
+	if (error == GIT_EMODIFIED || error == GIT_EEXISTS || error == GIT_ELOCKED) {
+		*raced = true;
+		error = 0;
+	}
+done:
+	git_reference_free(ref);
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	git_repository_free(dst);
+	xch_buf_dispose(&packdir);
+	return error;
+}
+
 /* One attempt: a commit on the fetched tip adding the outgoing files, pushed. */
 static int push_once(bool *raced, git_repository *mirror, git_remote *remote, const outgoing_list *l, const char *name)
 {
@@ -519,6 +572,7 @@ static int push_once(bool *raced, git_repository *mirror, git_remote *remote, co
 	push_state ps = { { 0 }, NULL, "" };
 	char *specs[] = { (char *)"refs/heads/main:refs/heads/main" };
 	git_strarray refspecs = { specs, 1 };
+	const char *path;
 	int error;
 
 	*raced = false;
@@ -553,6 +607,13 @@ static int push_once(bool *raced, git_repository *mirror, git_remote *remote, co
 		    (error = git_reference_create(&ref, mirror, "refs/heads/main", &commit_oid, 1, "xch sync")) < 0)
 			goto git_fail;
 	}
+	if ((path = local_path(git_remote_url(remote)))) {
+		if ((error = push_local(raced, mirror, path, parent ? git_commit_id(parent) : NULL, &commit_oid)) < 0)
+			goto git_fail;
+		if (*raced)
+			goto done;
+		goto pushed;
+	}
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	po.callbacks.credentials = credentials;
 	po.callbacks.push_update_reference = push_status;
@@ -568,6 +629,7 @@ static int push_once(bool *raced, git_repository *mirror, git_remote *remote, co
 	}
 	if (error < 0)
 		goto git_fail;
+pushed:
 	/* what we pushed is the remote's tip now */
 	{
 		git_reference *r2 = NULL;
