@@ -24,6 +24,12 @@
  *                    signature, on which gpg --batch exits at once, before
  *                    it reaches the MDC: op GPG_ERR_NO_DATA with a
  *                    BAD_SIGNATURE in the verify result     -> XCH_EBADSIG
+ *   truncated in     op GPG_ERR_NO_DATA, no DECRYPTION_INFO: gpg
+ *   the first chunk  cannot read the first partial-length chunk of the
+ *   of encrypted     encrypted packet, so it never gets that far; the
+ *   data             sniffer saw the input end inside that packet
+ *                    (gpg has not tried its keys either: also for a
+ *                    message that is not for us)            -> XCH_ETAMPERED
  *   no MDC           op GPG_ERR_DECRYPT_FAILED (gpg "decryption forced to
  *                    fail"), DECRYPTION_INFO 0 ...: symkey_algo
  *                    "<algo>.PGPCFB" (legacy_cipher_nomdc is not set for
@@ -616,6 +622,7 @@ enum {
 
 typedef struct {
 	bool detached;      /* a detached signature: signature packets only */
+	xch_buf *packets;   /* if set, the (decoded) packet octets are appended here */
 	int armor, pk;
 	/* current text line: its start, and what it has */
 	char line[SNIFF_PREFIX + 1];
@@ -672,11 +679,22 @@ static void sniff_packet_end(sniffer *sn)
 	sn->pk = PK_HEADER;
 }
 
+/*
+ * At the end of the input: did it stop inside the encrypted packet (after
+ * its first octet, before its last)? Not known for an indeterminate length.
+ */
+static bool sniff_truncated(const sniffer *sn)
+{
+	return sn->encrypted == 1 && sn->pk != PK_REST;
+}
+
 /* Feed binary message octets. */
 static int sniff_packets(sniffer *sn, const unsigned char *p, size_t len)
 {
 	int error;
 
+	if (sn->packets && (error = xch_buf_put(sn->packets, p, len)) < 0)
+		return error;
 	while (len > 0) {
 		unsigned char b;
 		if (sn->pk == PK_REST)
@@ -892,6 +910,7 @@ typedef struct {
 	void *payload;
 	int error; /* the callback's error, its message kept as it set it */
 	sniffer *sniff; /* input to decrypt: checked on its way */
+	bool eof;       /* the read callback reported the end of its input */
 } stream;
 
 static ssize_t stream_read(void *handle, void *buf, size_t size)
@@ -913,6 +932,8 @@ static ssize_t stream_read(void *handle, void *buf, size_t size)
 		errno = EIO;
 		return -1;
 	}
+	if (n == 0)
+		s->eof = true;
 	if (s->sniff && n > 0 && (s->error = sniff(s->sniff, buf, (size_t)n)) < 0) {
 		errno = EIO;
 		return -1;
@@ -1107,7 +1128,7 @@ int xch_crypto_sign_encrypt(xch_crypto *c, const char *signer_fpr,
 	gpgme_data_t plain = NULL, cipher = NULL;
 	gpgme_encrypt_result_t er;
 	gpgme_error_t err;
-	stream sin = { in, NULL, in_payload, 0, NULL }, sout = { NULL, out, out_payload, 0, NULL };
+	stream sin = { in, NULL, in_payload, 0, NULL, false }, sout = { NULL, out, out_payload, 0, NULL, false };
 	size_t i;
 	int error;
 
@@ -1231,8 +1252,11 @@ static bool all_recipients_unknown(gpgme_decrypt_result_t dr)
 	return true;
 }
 
-/* Classify a failed decryption, see the list at the top. */
-static int decrypt_error(gpgme_error_t err, gpgme_decrypt_result_t dr)
+/*
+ * Classify a failed decryption, see the list at the top. truncated: the
+ * input ended inside its encrypted packet.
+ */
+static int decrypt_error(gpgme_error_t err, gpgme_decrypt_result_t dr, bool truncated)
 {
 	gpgme_err_code_t code = gpgme_err_code(err);
 
@@ -1248,6 +1272,9 @@ static int decrypt_error(gpgme_error_t err, gpgme_decrypt_result_t dr)
 		xch_error_from_gpgme(err, "message was altered: its session key does not decrypt");
 		return recode(XCH_ETAMPERED);
 	}
+	if (truncated)
+		return xch_error_set(XCH_ETAMPERED,
+			"message was altered after it was encrypted: its encrypted data is cut short");
 	if (decryption_started(dr)) {
 		xch_error_from_gpgme(err, "message was altered after it was encrypted");
 		return recode(XCH_ETAMPERED);
@@ -1292,7 +1319,7 @@ int xch_crypto_decrypt_verify(xch_crypto *c, xch_crypto_read_cb in, void *in_pay
 	gpgme_decrypt_result_t dr;
 	gpgme_error_t err;
 	sniffer sn;
-	stream sin = { in, NULL, in_payload, 0, &sn }, sout = { NULL, out, out_payload, 0, NULL };
+	stream sin = { in, NULL, in_payload, 0, &sn, false }, sout = { NULL, out, out_payload, 0, NULL, false };
 	xch_crypto_result local = XCH_CRYPTO_RESULT_INIT, *r = result ? result : &local;
 	bool symmetric = false;
 	int error;
@@ -1338,7 +1365,7 @@ int xch_crypto_decrypt_verify(xch_crypto *c, xch_crypto_read_cb in, void *in_pay
 		    code != GPG_ERR_NO_SECKEY && code != GPG_ERR_CHECKSUM && vr && vr->signatures &&
 		    (error = check_signature(ctx, vr, r->signer_fpr, &r->sig_time)) < 0)
 			goto done;
-		error = decrypt_error(err, dr);
+		error = decrypt_error(err, dr, sin.eof && sniff_truncated(&sn));
 		goto done;
 	}
 	if (!dr)

@@ -440,32 +440,89 @@ static void test_flipped_byte(void **state)
 	xch_buf_dispose(&cipher);
 }
 
+/* The offset of the first top-level packet of tag 18 (SEIPD) in a binary message. */
+static size_t encrypted_offset(const xch_buf *msg)
+{
+	const unsigned char *p = (const unsigned char *)msg->ptr;
+	size_t off = 0;
+
+	while (off + 2 < msg->size) {
+		size_t hlen, body;
+		int tag;
+		assert_true(p[off] & 0x80);
+		tag = (p[off] & 0x40) ? p[off] & 0x3f : (p[off] >> 2) & 0x0f;
+		if (tag == 18)
+			return off;
+		if (p[off] & 0x40) {
+			assert_true(p[off + 1] < 224); /* no partial length before the encrypted packet */
+			if (p[off + 1] < 192) {
+				hlen = 2;
+				body = p[off + 1];
+			} else {
+				hlen = 3;
+				body = ((size_t)(p[off + 1] - 192) << 8) + p[off + 2] + 192;
+			}
+		} else {
+			assert_true((p[off] & 3) < 2);
+			hlen = 2 + (p[off] & 3);
+			body = hlen == 2 ? p[off + 1] : ((size_t)p[off + 1] << 8) | p[off + 2];
+		}
+		off += hlen + body;
+	}
+	fail_msg("no encrypted packet");
+	return 0;
+}
+
 static void test_truncated(void **state)
 {
-	xch_buf cipher = XCH_BUF_INIT;
-	size_t cuts[5], i;
+	xch_buf cipher = XCH_BUF_INIT, armored = XCH_BUF_INIT;
+	const char *rcpts[] = { XCH_TESTKEY_COMPANY };
+	size_t cuts[9], i, seipd;
 	int error;
 
 	make_message(&cipher);
+	seipd = encrypted_offset(&cipher);
+	/*
+	 * Inside the encrypted packet: after gpg started decrypting it (the
+	 * MDC gone, or cut in the middle), and within its first partial-length
+	 * chunk, which gpg cannot even read (no DECRYPTION_INFO): all tampered.
+	 */
 	cuts[0] = cipher.size - 1;
 	cuts[1] = cipher.size - 22; /* the MDC packet gone */
 	cuts[2] = cipher.size / 2;
-	for (i = 0; i < 3; i++) {
+	cuts[3] = seipd + 1;        /* just the packet's tag */
+	cuts[4] = seipd + 2;        /* and its first length octet */
+	cuts[5] = seipd + 100;
+	cuts[6] = seipd + 5000;
+	for (i = 0; i < 7; i++) {
 		error = open_quiet(company, cipher.ptr, cuts[i]);
 		print_message("# cut at %zu/%zu: %s (%s)\n", cuts[i], cipher.size,
 			xch_error_name(error), xch_error_last()->message);
 		assert_int_equal(error, XCH_ETAMPERED);
+		assert_non_null(strstr(xch_error_last()->message, "cut short"));
 	}
-	/* before the encrypted data: malformed */
-	cuts[3] = 10;
-	cuts[4] = 0;
-	for (i = 3; i < 5; i++) {
+	/* before the encrypted packet: malformed */
+	cuts[6] = seipd;
+	cuts[7] = 10;
+	cuts[8] = 0;
+	for (i = 6; i < 9; i++) {
 		error = open_quiet(company, cipher.ptr, cuts[i]);
 		print_message("# cut at %zu/%zu: %s (%s)\n", cuts[i], cipher.size,
 			xch_error_name(error), xch_error_last()->message);
 		assert_int_equal(error, XCH_EMALFORMED);
 	}
 	assert_int_equal(open_quiet(company, "not openpgp at all\n", 19), XCH_EMALFORMED);
+	/*
+	 * Not for us comes first once gpg has tried its keys; in the first
+	 * chunk it never gets to them: tampered, whoever opens it.
+	 */
+	assert_int_equal(open_quiet(site, cipher.ptr, cipher.size / 2), XCH_ENOTFORUS);
+	assert_int_equal(open_quiet(site, cipher.ptr, seipd + 100), XCH_ETAMPERED);
+	/* armored, cut in its middle */
+	assert_int_equal(seal(agency, XCH_TESTKEY_AGENCY, rcpts, 1, true, "a short armored message\n", &armored), 0);
+	assert_int_equal(open_quiet(company, armored.ptr, armored.size), 0);
+	assert_int_equal(open_quiet(company, armored.ptr, armored.size / 2), XCH_ETAMPERED);
+	xch_buf_dispose(&armored);
 	xch_buf_dispose(&cipher);
 }
 
