@@ -94,6 +94,7 @@ typedef struct {
 	uint64_t size;
 	char sha256[XCH_SHA256_HEXSIZE + 1];
 	bool store_only;
+	bool unchanged;  /* every recipient has this version already (sent by --full or --id) */
 } seal_entry;
 
 typedef struct {
@@ -176,12 +177,13 @@ static int select_record(const xch_record *r, void *payload)
 	char sha[XCH_SHA256_HEXSIZE + 1], why[256];
 	size_t len;
 	git_oid oid;
+	bool unchanged;
 	int error;
 
 	xch_record_canonical(r, &data, &len);
 	if ((error = git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB)) < 0)
 		return xch_error_from_git(error, "cannot hash record '%s'", xch_record_id(r));
-	if (!ctx->opts->full && !ctx->explicit && shared_with_all(ctx, r, &oid))
+	if ((unchanged = shared_with_all(ctx, r, &oid)) && !ctx->opts->full && !ctx->explicit)
 		return 0; /* they have this version: it came from them, or went to them */
 	{
 		/* a record in conflict stays home until it is resolved */
@@ -231,6 +233,7 @@ static int select_record(const xch_record *r, void *payload)
 		snprintf(epath, sizeof(epath), "records/%s.json", xch_record_id(r));
 		if ((error = add_entry(ctx, epath, path.ptr, &oid, len, sha, false)) < 0)
 			goto done;
+		ctx->entries[ctx->nentries - 1].unchanged = unchanged;
 	}
 	for (size_t i = 0; i < xch_record_attachment_count(r); i++) {
 		const char *aname, *asha, *mt;
@@ -771,8 +774,11 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 		for (size_t i = 0; i < ctx.nentries; i++) {
 			seal_entry *e = &ctx.entries[i];
 			natt += !strncmp(e->path, "attachments/", 12);
-			json_array_append_new(entries, json_pack("{s:s, s:I, s:s}", "path", e->path,
-				"size", (json_int_t)e->size, "sha256", e->sha256));
+			json_t *je = json_pack("{s:s, s:I, s:s}", "path", e->path, "size", (json_int_t)e->size,
+			                       "sha256", e->sha256);
+			if (e->unchanged)
+				json_object_set_new(je, "unchanged", json_true());
+			json_array_append_new(entries, je);
 		}
 		out->records = ctx.nentries - natt;
 		out->attachments = natt;

@@ -513,6 +513,20 @@ done:
 	return error;
 }
 
+/* Does the manifest mark records/<id>.json as unchanged since the sender last shared it? */
+static bool entry_unchanged(const json_t *manifest, const char *id)
+{
+	char path[200];
+	json_t *e;
+	size_t i;
+
+	snprintf(path, sizeof(path), "records/%s.json", id);
+	json_array_foreach(json_object_get(manifest, "entries"), i, e)
+		if (!strcmp(xch_json_str(e, "path"), path))
+			return json_is_true(json_object_get(e, "unchanged"));
+	return false;
+}
+
 /* Every attachment an incoming record names is in the bundle or in our store already. */
 static int check_attachments(xch_change *ch, const import_sink *is)
 {
@@ -730,9 +744,34 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 			goto done;
 	if ((error = check_attachments(ch, &is)) < 0)
 		goto done;
-	for (i = 0; i < is.nrecs; i++)
+	for (i = 0; i < is.nrecs; i++) {
+		if (entry_unchanged(is.manifest, is.recs[i].id)) {
+			/*
+			 * The sender has not changed it since it last shared it with us (a --full
+			 * or --id bundle): it may be older than ours and never overrides it.
+			 * Only a record we lack altogether (never had, nor deleted) is taken.
+			 */
+			json_t *ours = NULL;
+			xch_buf tp = XCH_BUF_INIT;
+			git_oid toid;
+			bool have;
+			if ((error = read_ours(&ours, NULL, ch, s, is.recs[i].id)) < 0 ||
+			    (error = xch_store_tombstone_path(&tp, is.recs[i].id)) < 0) {
+				json_decref(ours);
+				xch_buf_dispose(&tp);
+				goto done;
+			}
+			have = ours || xch_change_lookup(ch, tp.ptr, &toid);
+			json_decref(ours);
+			xch_buf_dispose(&tp);
+			if (have) {
+				out->unchanged++;
+				continue;
+			}
+		}
 		if ((error = merge_one(&m, is.recs[i].id, is.recs[i].type, is.recs[i].json, &is.recs[i].oid, NULL)) < 0)
 			goto done;
+	}
 	json_array_foreach(tombs, i, t)
 		if ((error = merge_one(&m, xch_json_str(t, "id"), xch_json_str(t, "type"), NULL, NULL, t)) < 0)
 			goto done;

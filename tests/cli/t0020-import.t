@@ -248,7 +248,7 @@ test_expect 'crossing bundles: a stale copy does not travel back over a newer ed
 # the agency's side while the company keeps it: the stores diverge silently.
 # The base must be what both had: the sender has to say which of our
 # bundles it had imported when it sealed (as a receipt does).
-test_expect_todo 'crossing bundles with --full: a stale copy does not revert a newer edit' '
+test_expect 'crossing bundles with --full: a stale copy does not revert a newer edit' '
 	retitle agency ASMT-2026-0003 "Retitled again by the agency" &&
 	seal_to agency company "$B/a-7.xch" >/dev/null &&
 	seal_to company agency "$B/c-4.xch" --full >/dev/null &&
