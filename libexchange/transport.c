@@ -194,6 +194,14 @@ int xch_export(xch_transport_result *out, xch_store *s, const char *dir, const x
 		error = xch_error_set(XCH_ENOTFOUND, "cannot export to '%s': not a directory", dir);
 		goto done;
 	}
+	/* a misspelt --for would otherwise export nothing without a word */
+	for (size_t i = 0; opts && opts->partners && i < opts->npartners; i++) {
+		xch_partner *p = NULL;
+		error = xch_partner_lookup(&p, s, opts->partners[i]);
+		xch_partner_free(p);
+		if (error < 0)
+			goto done;
+	}
 	/* keep what an earlier export listed that is still on the stick */
 	xch_path_join(&path, dir, "index.json");
 	if (xch_json_load_file(&old, path.ptr) == 0 && json_is_object(old)) {
