@@ -68,7 +68,14 @@ static int verify_dir(xch_store *s, const char *dir, const xch_verify_options *o
 			error = xch_bundle_verify(&info, s, path, opts);
 			if (json && good + bad)
 				fputs(",\n", stdout);
-			code = cli_verify_report(path, error, info, json);
+			if (error < 0 && !json) {
+				/* several files: each refusal names its file */
+				fprintf(stderr, "xch: '%s': %s\n", path, xch_error_last()->code ?
+				        xch_error_last()->message : xch_error_name(error));
+				code = cli_exit_code(error);
+			} else {
+				code = cli_verify_report(path, error, info, json);
+			}
 			if (code != EXIT_OK && rc == EXIT_OK)
 				rc = code;
 			if (code == EXIT_OK)
