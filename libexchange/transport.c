@@ -12,7 +12,9 @@
 #include "transport_priv.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void tell(const xch_transport_options *o, const char *file, int error, const char *what)
 {
@@ -58,7 +60,7 @@ static int collect_partner(const xch_partner *p, void *payload)
  * (the records at the last sealed state equal ours now)? Then a new bundle
  * would say nothing new: it waits for the receipt instead.
  */
-static bool already_sent(xch_store *s, const char *name)
+static bool already_sent(xch_store *s, const char *name, char last_id[33])
 {
 	xch_buf path = XCH_BUF_INIT, joined = XCH_BUF_INIT;
 	char hex[XCH_SHA256_HEXSIZE + 1];
@@ -70,6 +72,7 @@ static bool already_sent(xch_store *s, const char *name)
 	git_oid oid;
 	bool same = false;
 
+	last_id[0] = '\0';
 	xch_buf_printf(&joined, "%s", name);
 	if (xch_sha256_hex(hex, joined.ptr, joined.size) < 0 || xch_store_head_tree(&head, NULL, s) < 0)
 		goto done;
@@ -78,6 +81,11 @@ static bool already_sent(xch_store *s, const char *name)
 	    xch_json_parse(&st, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), path.ptr) < 0)
 		goto done;
 	sent = json_object_get(st, "sent");
+	if (json_array_size(sent)) {
+		const char *id = xch_json_str(json_array_get(sent, json_array_size(sent) - 1), "bundle");
+		if (id && strlen(id) == 32)
+			memcpy(last_id, id, 33);
+	}
 	if (!json_array_size(sent) ||
 	    git_oid_fromstr(&oid, xch_json_str(json_array_get(sent, json_array_size(sent) - 1), "commit")) < 0 ||
 	    git_commit_lookup(&commit, s->repo, &oid) < 0 || git_commit_tree(&old, commit) < 0)
@@ -125,6 +133,72 @@ static int index_entry(json_t *index, const char *dir, const char *file, const c
 	return error;
 }
 
+/*
+ * A seal records in the store what it sent, then renames its file into
+ * place. Killed in between, the file is complete under its temporary name
+ * (.NAME.tmp-XXXXXXXXXXXX, which imports ignore) while the store says it
+ * went out, and nothing would send it again. Finish that rename: a leftover
+ * temporary bundle for this partner whose id is the last one sent.
+ */
+static int recover_sealed(xch_transport_result *out, xch_store *s, const char *dir, const char *name,
+                          const char *last_id, const xch_transport_options *opts, json_t *index)
+{
+	struct dirent **names = NULL;
+	xch_buf prefix = XCH_BUF_INIT, path = XCH_BUF_INIT, base = XCH_BUF_INIT, final = XCH_BUF_INIT;
+	int n, error = 0;
+	bool done = false;
+
+	if ((n = scandir(dir, &names, NULL, alphasort)) < 0)
+		return 0; /* nothing to finish; sealing reports an unreadable directory */
+	xch_buf_printf(&prefix, ".bundle-%s-", name);
+	for (int i = 0; i < n; i++) {
+		const char *f = names[i]->d_name, *tmp = strstr(f, ".xch.tmp-");
+		xch_bundle_info *info = NULL;
+		json_t *env = NULL;
+		struct stat st;
+		int fd = -1;
+
+		if (done || error || !prefix.ptr || strncmp(f, prefix.ptr, prefix.size) || !tmp)
+			goto next;
+		xch_buf_clear(&path);
+		xch_buf_clear(&base);
+		xch_buf_clear(&final);
+		xch_path_join(&path, dir, f);
+		xch_buf_put(&base, f + 1, (size_t)(tmp + 4 - (f + 1)));
+		xch_path_join(&final, dir, base.ptr);
+		if (lstat(path.ptr, &st) < 0 || !S_ISREG(st.st_mode) || lstat(final.ptr, &st) == 0 ||
+		    xch_bundle_inspect(&info, s, path.ptr) < 0 || !info ||
+		    !(env = json_loads(xch_bundle_info_envelope(info), 0, NULL)) ||
+		    !xch_json_str(env, "bundle_id") || strcmp(xch_json_str(env, "bundle_id"), last_id))
+			goto next;
+		if ((fd = open(path.ptr, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fsync(fd) < 0 ||
+		    rename(path.ptr, final.ptr) < 0) {
+			error = xch_error_set_os(XCH_EOS, "cannot finish writing '%s'", final.ptr);
+		} else if ((error = xch_fsync_dir(dir)) == 0) {
+			done = true;
+			if (index)
+				error = index_entry(index, dir, base.ptr, "bundle", name,
+				                    (uint64_t)json_integer_value(json_object_get(env, "sequence")));
+			out->sealed++;
+			tell(opts, final.ptr, 0, "bundle");
+		}
+		if (fd >= 0)
+			close(fd);
+next:
+		json_decref(env);
+		xch_bundle_info_free(info);
+		free(names[i]);
+	}
+	free(names);
+	if (!error)
+		xch_error_clear(); /* what inspect could not read of a stranger's file */
+	xch_buf_dispose(&prefix);
+	xch_buf_dispose(&path);
+	xch_buf_dispose(&base);
+	xch_buf_dispose(&final);
+	return error;
+}
+
 int xch_transport_seal_pending(xch_transport_result *out, xch_store *s, const char *dir,
                                const xch_transport_options *opts, json_t *index)
 {
@@ -148,8 +222,16 @@ int xch_transport_seal_pending(xch_transport_result *out, xch_store *s, const ch
 			const char *to[1] = { name };
 			unsigned char rnd[6];
 
-			if (receipt ? !ps.receipt_pending : (ps.pending == 0 || already_sent(s, name)))
+			if (!receipt) {
+				char last_id[33];
+				bool sent = already_sent(s, name, last_id);
+				if (last_id[0] && (error = recover_sealed(out, s, dir, name, last_id, opts, index)) < 0)
+					break;
+				if (ps.pending == 0 || sent)
+					continue;
+			} else if (!ps.receipt_pending) {
 				continue;
+			}
 			xch_random(rnd, sizeof(rnd));
 			xch_buf_printf(&file, "%s-%s-", receipt ? "receipt" : "bundle", name);
 			xch_buf_put_hex(&file, rnd, sizeof(rnd));
