@@ -190,8 +190,8 @@ bench_time() {
 	printf '%s %s %s\n' "$label" "$round" "$(tail -n 1 "$tf")" >>"$RESULTS"
 }
 
-# bench_tree_rss LABEL CMD...: run CMD once, sampling the summed RSS of its
-# whole process tree (xch and the gpg it starts, or every stage of a
+# bench_tree_rss LABEL CMD...: run CMD once, sampling the summed memory (Pss)
+# of its whole process tree (xch and the gpg it starts, or every stage of a
 # pipeline); append "LABEL PEAK-KiB" to $TREE_RESULTS.
 bench_tree_rss() {
 	local label=$1
