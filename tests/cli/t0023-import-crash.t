@@ -1,12 +1,13 @@
 #!/bin/sh
 # Kill xch import at every point where it makes something durable (strace's
-# fault injection: SIGKILL as it enters its Nth fsync or rename, N = 1, 2,
-# ... until the import completes). libgit2 writes an object as a temporary
-# file, fsync, link, unlink, and a ref as REF.lock, fsync, rename: a kill
-# at each fsync and rename meets the store in every state it passes through
-# (a kill at a link or unlink leaves what one at the next fsync leaves;
-# XCH_CRASH_SYSCALLS="fsync rename link unlink write" tries those too,
-# slowly). After each kill the
+# fault injection: SIGKILL as it enters its Nth fsync, syncfs or rename,
+# N = 1, 2, ... until the import completes). libgit2 writes an object as a
+# temporary file, (fsync,) link, unlink, and a ref as REF.lock, fsync,
+# rename; xch syncs a batch of objects with one syncfs: a kill at each
+# fsync, syncfs and rename meets the store in every state it passes through
+# (a kill at a link or unlink leaves what one at the next sync leaves;
+# XCH_CRASH_SYSCALLS="fsync syncfs rename link unlink write" tries those
+# too, slowly). After each kill the
 # store must be as before or fully after: git fsck clean, main the old
 # commit or a commit with the reference tree, the partner's line absent,
 # old or new; the store lock free; and importing again must finish with the
@@ -21,7 +22,7 @@ mkdir "$B"
 # at most this many killed runs per scenario (each takes a fraction of a second)
 MAX_RUNS=${XCH_CRASH_MAX_RUNS:-80}
 # where to kill
-SYSCALLS=${XCH_CRASH_SYSCALLS:-fsync rename}
+SYSCALLS=${XCH_CRASH_SYSCALLS:-fsync syncfs rename}
 
 party() {
 	p=$1
