@@ -79,6 +79,7 @@
 
 #include <gpgme.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 
 /* Largest key file we import. */
@@ -1395,6 +1396,311 @@ done:
 
 /* --- detached signatures --------------------------------------------------- */
 
+/*
+ * A detached signature must be in the one form our own signer makes
+ * (gpg 2.2 --detach-sign), so that no byte of it can change and still
+ * verify: gpg accepts other headers, ignores the unhashed subpackets and
+ * the 16-bit quick check, is lenient about MPI bit counts, and libgcrypt
+ * takes an EdDSA S or an RSA signature plus the group order or modulus;
+ * the signature covers none of that. The form (gpg --list-packets -vv):
+ *
+ *   old-format header, tag 2, its length in the fewest octets, exactly
+ *       the rest of the input (one packet, nothing after it)
+ *   version 4, signature type 0x00 (binary document), public-key
+ *       algorithm EdDSA (22, two MPIs: Ed25519, S below the group order),
+ *       RSA (1, one MPI below the modulus) or ECDSA (19, two MPIs), hash
+ *       algorithm SHA-224, SHA-256, SHA-384 or SHA-512
+ *   hashed subpackets: whatever they are (the signature covers them)
+ *   unhashed subpackets: exactly one, an issuer key id (type 16, one-octet
+ *       length 9, not critical) naming the subkey that made the signature
+ *   the left 16 bits of the digest, as computed here
+ *   the MPIs, each in its exact bit count (no leading zero bits or bytes)
+ *
+ * An ECDSA signature (r, s) stays malleable: (r, n - s) verifies too, and
+ * gpg makes either. Checked after gpg has found the signature good (so
+ * that what gpg says of a broken or bad signature keeps its class); for an
+ * armored signature, the packets inside the armor.
+ */
+#define NOT_CANONICAL "signature is not in canonical form: "
+
+typedef struct {
+	int pkalgo;
+	char keyid[XCH_KEYID_HEXSIZE + 1]; /* the issuer subpacket's, uppercase hex */
+	const unsigned char *mpi[2];        /* each MPI's value octets, into the packet */
+	size_t mpilen[2];
+} sig_form;
+
+/* The order of the Ed25519 group, little-endian. */
+static const unsigned char ed25519_order[32] = {
+	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10
+};
+
+static uint32_t be16(const unsigned char *p)
+{
+	return ((uint32_t)p[0] << 8) | p[1];
+}
+
+static const EVP_MD *sig_hash(int algo)
+{
+	switch (algo) {
+	case 8: return EVP_sha256();
+	case 9: return EVP_sha384();
+	case 10: return EVP_sha512();
+	case 11: return EVP_sha224();
+	default: return NULL;
+	}
+}
+
+/* Do the left 16 bits of the v4 digest of data and the hashed part q[0..hashed_end) equal left16? */
+static int sig_digest_check(const EVP_MD *md, const void *data, size_t len, const unsigned char *q,
+	size_t hashed_end, const unsigned char *left16)
+{
+	unsigned char trailer[6] = { 4, 0xff, (unsigned char)(hashed_end >> 24),
+		(unsigned char)(hashed_end >> 16), (unsigned char)(hashed_end >> 8), (unsigned char)hashed_end };
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	if (!ctx)
+		return xch_error_oom();
+	ok = EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
+		(len == 0 || EVP_DigestUpdate(ctx, data, len) == 1) &&
+		EVP_DigestUpdate(ctx, q, hashed_end) == 1 &&
+		EVP_DigestUpdate(ctx, trailer, sizeof(trailer)) == 1 &&
+		EVP_DigestFinal_ex(ctx, digest, &dlen) == 1 && dlen >= 2;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return xch_error_set(XCH_ECRYPTO, "cannot compute the digest of a signature");
+	if (digest[0] != left16[0] || digest[1] != left16[1])
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "its 16-bit digest check is %02x%02x, not %02x%02x",
+			left16[0], left16[1], digest[0], digest[1]);
+	return 0;
+}
+
+/*
+ * Is the EdDSA S, an MPI of the little-endian octets (its leading, that is
+ * least significant, zero octets dropped), below the Ed25519 group order?
+ */
+static bool ed25519_s_reduced(const unsigned char *mpi, size_t len)
+{
+	unsigned char le[32] = { 0 };
+	size_t i;
+
+	memcpy(le + 32 - len, mpi, len);
+	for (i = 32; i-- > 0;)
+		if (le[i] != ed25519_order[i])
+			return le[i] < ed25519_order[i];
+	return false;
+}
+
+/*
+ * Check the packets p[0..n) of a detached signature over data are in the
+ * form above, as far as the packet tells (not the issuer key id, nor an
+ * RSA signature against its modulus); describe it in form.
+ */
+static int sig_check_canonical(const unsigned char *p, size_t n, const void *data, size_t len, sig_form *form)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *q;
+	const EVP_MD *md;
+	size_t hlen, body, shortest, hashed_end, off, i, nmpis;
+
+	memset(form, 0, sizeof(*form));
+	if (n < 2 || (p[0] & 0xc0) != 0x80 || ((p[0] >> 2) & 0x0f) != 2 || (p[0] & 3) == 3)
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "not one old-format signature packet");
+	hlen = 2 + (p[0] & 3) + ((p[0] & 3) == 2 ? 1 : 0); /* 1, 2 or 4 length octets */
+	if (n < hlen)
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "its packet header is cut short");
+	for (body = 0, i = 1; i < hlen; i++)
+		body = (body << 8) | p[i];
+	shortest = (p[0] & 3) == 0 ? 0 : (p[0] & 3) == 1 ? 0x100 : 0x10000;
+	if (body < shortest)
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "its packet length is not in its fewest octets");
+	if (body != n - hlen)
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "its packet is %zu bytes long, %zu bytes follow its header",
+			body, n - hlen);
+	q = p + hlen;
+	if (body < 6 || q[0] != 4)
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "not a version 4 signature");
+	if (q[1] != 0x00)
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "signature type 0x%02x, not 0x00 (binary document)", q[1]);
+	form->pkalgo = q[2];
+	switch (q[2]) {
+	case 1:
+		nmpis = 1;
+		break;
+	case 19:
+	case 22:
+		nmpis = 2;
+		break;
+	default:
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "public-key algorithm %d is not accepted", q[2]);
+	}
+	if ((md = sig_hash(q[3])) == NULL)
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "hash algorithm %d is not accepted", q[3]);
+	hashed_end = 6 + be16(q + 4);
+	/* the unhashed area: its length, one issuer subpacket (length 9, type 16, key id) */
+	if (hashed_end + 2 > body)
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "its hashed subpackets overrun the packet");
+	off = hashed_end;
+	if (be16(q + off) != 10 || off + 2 + 10 > body || q[off + 2] != 9 || q[off + 3] != 16)
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "its unhashed subpackets are not one issuer key id");
+	for (i = 0; i < 8; i++) {
+		form->keyid[2 * i] = hex[q[off + 4 + i] >> 4];
+		form->keyid[2 * i + 1] = hex[q[off + 4 + i] & 0x0f];
+	}
+	form->keyid[XCH_KEYID_HEXSIZE] = '\0';
+	off += 2 + 10;
+	if (off + 2 > body)
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "it ends before its digest check");
+	off += 2;
+	for (i = 0; i < nmpis; i++) {
+		size_t bits, bytes;
+		if (off + 2 > body)
+			return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "it has fewer MPIs than its algorithm needs");
+		bits = be16(q + off);
+		bytes = (bits + 7) / 8;
+		off += 2;
+		if (bits == 0 || off + bytes > body)
+			return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "MPI %zu is empty or overruns the packet", i + 1);
+		if ((q[off] >> ((bits - 1) % 8)) != 1)
+			return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "MPI %zu does not have exactly %zu bits", i + 1, bits);
+		form->mpi[i] = q + off;
+		form->mpilen[i] = bytes;
+		off += bytes;
+	}
+	if (off != body)
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "%zu bytes after its MPIs", body - off);
+	if (form->pkalgo == 22) {
+		if (form->mpilen[0] > 32 || form->mpilen[1] > 32)
+			return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "an EdDSA signature of more than 256 bits");
+		if (!ed25519_s_reduced(form->mpi[1], form->mpilen[1]))
+			return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "its EdDSA S is not below the group order");
+	}
+	return sig_digest_check(md, data, len, q, hashed_end, q + hashed_end + 12);
+}
+
+/* Is the big-endian integer a[0..alen) below b[0..blen) (both without leading zero octets)? */
+static bool be_below(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+	if (alen != blen)
+		return alen < blen;
+	return memcmp(a, b, alen) < 0;
+}
+
+/*
+ * Is the RSA signature s[0..slen) below the modulus of the (sub)key fpr?
+ * The modulus comes from gpg's export of the key: the v4 public key or
+ * subkey packet whose fingerprint is fpr.
+ */
+static int rsa_check_modulus(gpgme_ctx_t ctx, const char *fpr, const unsigned char *s, size_t slen)
+{
+	gpgme_data_t d = NULL;
+	gpgme_error_t err;
+	const unsigned char *p;
+	size_t n = 0, off = 0;
+	char *mem;
+	int error = 0;
+	bool found = false;
+
+	gpgme_set_armor(ctx, 0);
+	if ((err = gpgme_data_new(&d)) != 0 || (err = gpgme_op_export(ctx, fpr, GPGME_EXPORT_MODE_MINIMAL, d)) != 0) {
+		gpgme_data_release(d);
+		return xch_error_from_gpgme(err, "cannot export signing key '%s'", fpr);
+	}
+	if ((mem = gpgme_data_release_and_get_mem(d, &n)) == NULL)
+		return xch_error_set(XCH_ECRYPTO, "cannot export signing key '%s': gpg wrote nothing", fpr);
+	p = (const unsigned char *)mem;
+	while (!found && off + 2 <= n) {
+		size_t hlen, body, i, nbits, nlen;
+		int tag;
+		if (!(p[off] & 0x80))
+			break;
+		if (p[off] & 0x40) { /* new format, no partial lengths in a key */
+			tag = p[off] & 0x3f;
+			if (p[off + 1] < 192)
+				hlen = 2, body = p[off + 1];
+			else if (p[off + 1] < 224 && off + 3 <= n)
+				hlen = 3, body = ((size_t)(p[off + 1] - 192) << 8) + p[off + 2] + 192;
+			else if (p[off + 1] == 255 && off + 6 <= n)
+				hlen = 6, body = ((size_t)p[off + 2] << 24) | ((size_t)p[off + 3] << 16) |
+					((size_t)p[off + 4] << 8) | p[off + 5];
+			else
+				break;
+		} else {
+			tag = (p[off] >> 2) & 0x0f;
+			if ((p[off] & 3) == 3)
+				break;
+			hlen = 2 + (p[off] & 3) + ((p[off] & 3) == 2 ? 1 : 0);
+			if (off + hlen > n)
+				break;
+			for (body = 0, i = 1; i < hlen; i++)
+				body = (body << 8) | p[off + i];
+		}
+		if (body > n - off - hlen)
+			break;
+		off += hlen;
+		/* v4 public key or subkey: version, time (4), algorithm, n, e */
+		if ((tag == 6 || tag == 14) && body >= 8 && body <= 0xffff && p[off] == 4 && p[off + 5] == 1) {
+			unsigned char head[3] = { 0x99, (unsigned char)(body >> 8), (unsigned char)body };
+			unsigned char sha1[20];
+			char hexfpr[XCH_FPR_HEXSIZE + 1];
+			EVP_MD_CTX *md = EVP_MD_CTX_new();
+			unsigned int dlen = 0;
+			int ok = md && EVP_DigestInit_ex(md, EVP_sha1(), NULL) == 1 &&
+				EVP_DigestUpdate(md, head, 3) == 1 && EVP_DigestUpdate(md, p + off, body) == 1 &&
+				EVP_DigestFinal_ex(md, sha1, &dlen) == 1 && dlen == 20;
+			EVP_MD_CTX_free(md);
+			if (!ok) {
+				error = xch_error_set(XCH_ECRYPTO, "cannot compute a key fingerprint");
+				break;
+			}
+			for (i = 0; i < 20; i++)
+				snprintf(hexfpr + 2 * i, 3, "%02X", sha1[i]);
+			if (str_ieq(hexfpr, fpr)) {
+				found = true;
+				nbits = be16(p + off + 6);
+				nlen = (nbits + 7) / 8;
+				if (nbits == 0 || 8 + nlen > body || p[off + 8] == 0)
+					error = xch_error_set(XCH_ECRYPTO, "signing key '%s' has a malformed modulus", fpr);
+				else if (!be_below(s, slen, p + off + 8, nlen))
+					error = xch_error_set(XCH_EBADSIG,
+						NOT_CANONICAL "its RSA signature is not below the modulus");
+			}
+		}
+		off += body;
+	}
+	if (!error && !found)
+		error = xch_error_set(XCH_ECRYPTO, "cannot find the RSA key '%s' in gpg's export of it", fpr);
+	gpgme_free(mem);
+	return error;
+}
+
+/*
+ * After gpg found a detached signature good (vr has its one signature):
+ * is it in canonical form, its issuer key id the signing key's?
+ */
+static int sig_check_form(gpgme_ctx_t ctx, gpgme_verify_result_t vr, const xch_buf *packets,
+	const void *data, size_t len)
+{
+	char fpr[XCH_FPR_HEXSIZE + 1]; /* a copy: the next operation on ctx frees vr */
+	sig_form form;
+	int error;
+
+	upper_copy(fpr, vr->signatures->fpr, XCH_FPR_HEXSIZE); /* 40 hex: check_signature saw to it */
+
+	if ((error = sig_check_canonical((const unsigned char *)packets->ptr, packets->size, data, len, &form)) < 0)
+		return error;
+	if (!str_ieq(form.keyid, fpr + XCH_FPR_HEXSIZE - XCH_KEYID_HEXSIZE))
+		return xch_error_set(XCH_EBADSIG, NOT_CANONICAL "its issuer key id %s is not the signing key %s",
+			form.keyid, fpr);
+	if (form.pkalgo == 1)
+		return rsa_check_modulus(ctx, fpr, form.mpi[0], form.mpilen[0]);
+	return 0;
+}
+
 int xch_crypto_sign_detached(xch_crypto *c, const char *signer_fpr, const void *data, size_t len,
 	bool armor, xch_buf *sig)
 {
@@ -1437,7 +1743,9 @@ int xch_crypto_verify_detached(xch_crypto *c, const void *data, size_t len, cons
 	sniffer sn;
 	gpgme_ctx_t ctx;
 	gpgme_data_t din = NULL, dsig = NULL;
+	gpgme_verify_result_t vr;
 	gpgme_error_t err;
+	xch_buf packets = XCH_BUF_INIT;
 	int error;
 
 	XCH_ARG(c && (data || !len) && sig && signer_fpr_out);
@@ -1448,10 +1756,11 @@ int xch_crypto_verify_detached(xch_crypto *c, const void *data, size_t len, cons
 		return xch_error_set(XCH_EBADSIG, "no signature: the signature is empty");
 	memset(&sn, 0, sizeof(sn));
 	sn.detached = true;
-	if ((error = sniff(&sn, sig, siglen)) < 0)
+	sn.packets = &packets;
+	if ((error = sniff(&sn, sig, siglen)) < 0 || (error = ctx_new(c, &ctx)) < 0) {
+		xch_buf_dispose(&packets);
 		return error;
-	if ((error = ctx_new(c, &ctx)) < 0)
-		return error;
+	}
 	if ((err = gpgme_data_new_from_mem(&din, data ? data : "", len, 0)) != 0 ||
 	    (err = gpgme_data_new_from_mem(&dsig, sig, siglen, 0)) != 0) {
 		error = xch_error_from_gpgme(err, "cannot verify");
@@ -1474,8 +1783,18 @@ int xch_crypto_verify_detached(xch_crypto *c, const void *data, size_t len, cons
 		}
 		goto done;
 	}
-	error = check_signature(ctx, gpgme_op_verify_result(ctx), signer_fpr_out, sig_time);
+	vr = gpgme_op_verify_result(ctx);
+	if ((error = check_signature(ctx, vr, signer_fpr_out, sig_time)) < 0)
+		goto done;
+	/* good, by a key we know: now its form */
+	error = sig_check_form(ctx, vr, &packets, data, len);
 done:
+	if (error) {
+		signer_fpr_out[0] = '\0';
+		if (sig_time)
+			*sig_time = 0;
+	}
+	xch_buf_dispose(&packets);
 	gpgme_data_release(din);
 	gpgme_data_release(dsig);
 	gpgme_release(ctx);

@@ -10,6 +10,7 @@
 #include "util.h"
 #include "testkeys.h"
 
+#include <openssl/bn.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -772,6 +773,448 @@ static void test_detached(void **state)
 	xch_buf_dispose(&msig);
 }
 
+/* --- detached signatures in canonical form ------------------------------------ */
+
+static const char canon_text[] = "{\"envelope\": 2, \"canonical\": true}\n";
+
+/* Where the parts of a detached signature made by gpg are. */
+typedef struct {
+	size_t hlen;       /* its header: 2 or 3 octets (old format) */
+	size_t unhashed;   /* the unhashed area's length octets */
+	size_t left16;     /* the digest's left 16 bits */
+	size_t mpi1, mpi2; /* the MPIs' bit counts (mpi2 0 if only one) */
+} sig_layout;
+
+static size_t be16_at(const xch_buf *b, size_t off)
+{
+	return ((size_t)(unsigned char)b->ptr[off] << 8) | (unsigned char)b->ptr[off + 1];
+}
+
+static void sig_layout_of(const xch_buf *sig, sig_layout *l)
+{
+	const unsigned char *p = (const unsigned char *)sig->ptr;
+	size_t end;
+
+	assert_true(sig->size > 20);
+	assert_true(p[0] == 0x88 || p[0] == 0x89);
+	l->hlen = p[0] == 0x88 ? 2 : 3;
+	assert_int_equal(l->hlen == 2 ? p[1] : be16_at(sig, 1), sig->size - l->hlen);
+	l->unhashed = l->hlen + 6 + be16_at(sig, l->hlen + 4);
+	assert_int_equal(be16_at(sig, l->unhashed), 10);
+	l->left16 = l->unhashed + 12;
+	l->mpi1 = l->left16 + 2;
+	end = l->mpi1 + 2 + (be16_at(sig, l->mpi1) + 7) / 8;
+	l->mpi2 = 0;
+	if (p[l->hlen + 2] != 1) { /* not RSA: two MPIs */
+		l->mpi2 = end;
+		end = l->mpi2 + 2 + (be16_at(sig, l->mpi2) + 7) / 8;
+	}
+	assert_int_equal(end, sig->size);
+}
+
+/*
+ * Verify sig over canon_text as c, expecting signer if good; on failure,
+ * the outputs are empty.
+ */
+static int verify_as(xch_crypto *c, const char *signer, const void *sig, size_t len)
+{
+	char fpr[41] = "x";
+	int64_t when = 1;
+	int error = xch_crypto_verify_detached(c, canon_text, strlen(canon_text), sig, len, fpr, &when);
+	if (error) {
+		assert_string_equal(fpr, "");
+		assert_int_equal(when, 0);
+	} else {
+		assert_string_equal(fpr, signer);
+		assert_true(when > 0);
+	}
+	return error;
+}
+
+/* ... as company, a signature by agency. */
+static int verify_canon(const void *sig, size_t len)
+{
+	return verify_as(company, XCH_TESTKEY_AGENCY, sig, len);
+}
+
+static bool last_is_canonical_refusal(void)
+{
+	return xch_error_last()->code == XCH_EBADSIG &&
+		strstr(xch_error_last()->message, "signature is not in canonical form: ") != NULL;
+}
+
+/*
+ * Expect sig refused by c as not canonical, the reason containing words:
+ * so gpg found it good.
+ */
+static void expect_not_canonical_as(xch_crypto *c, const xch_buf *sig, const char *words)
+{
+	int error = verify_as(c, "", sig->ptr, sig->size);
+	print_message("# %s: %s\n", words, xch_error_last()->message);
+	assert_int_equal(error, XCH_EBADSIG);
+	assert_true(last_is_canonical_refusal());
+	assert_non_null(strstr(xch_error_last()->message, words));
+}
+
+static void expect_not_canonical(const xch_buf *sig, const char *words)
+{
+	expect_not_canonical_as(company, sig, words);
+}
+
+/*
+ * out = sig with the bytes [at, at + cut) replaced by len bytes of ins;
+ * the packet length fixed, in a header of the same size.
+ */
+static void splice(xch_buf *out, const xch_buf *sig, size_t at, size_t cut, const void *ins, size_t len)
+{
+	size_t hlen = (unsigned char)sig->ptr[0] == 0x88 ? 2 : 3;
+
+	xch_buf_clear(out);
+	assert_int_equal(xch_buf_put(out, sig->ptr, at), 0);
+	assert_int_equal(xch_buf_put(out, ins, len), 0);
+	assert_int_equal(xch_buf_put(out, sig->ptr + at + cut, sig->size - at - cut), 0);
+	if (hlen == 2) {
+		assert_true(out->size - 2 < 256);
+		out->ptr[1] = (char)(out->size - 2);
+	} else {
+		assert_true(out->size - 3 >= 256 && out->size - 3 < 65536);
+		out->ptr[1] = (char)((out->size - 3) >> 8);
+		out->ptr[2] = (char)(out->size - 3);
+	}
+}
+
+/* out = sig with the MPI at mpi (its bit count) replaced by the value v. */
+static void replace_mpi(xch_buf *out, const xch_buf *sig, size_t mpi, const BIGNUM *v)
+{
+	unsigned char enc[2 + 1024];
+	int bits = BN_num_bits(v), len = BN_num_bytes(v);
+
+	assert_true(len > 0 && len <= 1024);
+	enc[0] = (unsigned char)(bits >> 8);
+	enc[1] = (unsigned char)bits;
+	BN_bn2bin(v, enc + 2);
+	splice(out, sig, mpi, 2 + (be16_at(sig, mpi) + 7) / 8, enc, 2 + (size_t)len);
+}
+
+/* The value of the MPI at mpi in sig. */
+static BIGNUM *mpi_value(const xch_buf *sig, size_t mpi)
+{
+	BIGNUM *v = BN_bin2bn((const unsigned char *)sig->ptr + mpi + 2, (int)((be16_at(sig, mpi) + 7) / 8), NULL);
+	assert_non_null(v);
+	return v;
+}
+
+/* Every single-byte change of a signature is refused, wherever it is. */
+static void test_detached_every_byte(void **state)
+{
+	static const unsigned char masks[] = { 0x01, 0x80, 0xff };
+	xch_buf sig = XCH_BUF_INIT;
+	sig_layout l;
+	size_t i, m, canonical = 0, total = 0;
+
+	assert_int_equal(xch_crypto_sign_detached(agency, XCH_TESTKEY_AGENCY, canon_text, strlen(canon_text),
+		false, &sig), 0);
+	sig_layout_of(&sig, &l);
+	assert_int_equal(verify_canon(sig.ptr, sig.size), 0);
+	for (i = 0; i < sig.size; i++) {
+		for (m = 0; m < XCH_ARRAY_SIZE(masks); m++) {
+			int error;
+			sig.ptr[i] ^= (char)masks[m];
+			error = verify_canon(sig.ptr, sig.size);
+			sig.ptr[i] ^= (char)masks[m];
+			total++;
+			if (error == 0)
+				fail_msg("byte %zu of %zu flipped with 0x%02x verifies", i, sig.size, masks[m]);
+			assert_true(error < 0);
+			if (last_is_canonical_refusal())
+				canonical++;
+			/*
+			 * The parts the signature does not cover: a bad signature,
+			 * whoever says it, or (an area's length overruns) malformed.
+			 */
+			if ((i >= l.unhashed && i < l.mpi1 + 2) || i == l.mpi2 || i == l.mpi2 + 1)
+				assert_true(error == XCH_EBADSIG || error == XCH_EMALFORMED);
+		}
+	}
+	print_message("# %zu single-byte changes of a %zu-byte signature refused, %zu as not canonical\n",
+		total, sig.size, canonical);
+	assert_true(canonical > 0);
+	/* the changes gpg lets through, each refused by us */
+	for (i = l.unhashed + 2; i < l.left16 + 2; i++) {
+		sig.ptr[i] ^= 0x01;
+		assert_int_equal(verify_canon(sig.ptr, sig.size), XCH_EBADSIG);
+		sig.ptr[i] ^= 0x01;
+	}
+	/* the MPIs' bit counts one off, in as many bytes (gpg reads the same value): refused */
+	for (i = 0; i < 2; i++) {
+		unsigned char *at = (unsigned char *)sig.ptr + (i == 0 ? l.mpi1 : l.mpi2);
+		size_t bits = ((size_t)at[0] << 8) | at[1], off = bits % 8 == 1 ? bits + 1 : bits - 1;
+		at[0] = (unsigned char)(off >> 8);
+		at[1] = (unsigned char)off;
+		expect_not_canonical(&sig, "does not have exactly");
+		at[0] = (unsigned char)(bits >> 8);
+		at[1] = (unsigned char)bits;
+	}
+	/* the header in new format (the one other header of the same length) */
+	sig.ptr[0] = (char)0xc2;
+	expect_not_canonical(&sig, "old-format");
+	sig.ptr[0] = (char)0x88;
+	assert_int_equal(verify_canon(sig.ptr, sig.size), 0);
+	xch_buf_dispose(&sig);
+}
+
+/* Cut anywhere, or with anything after it: refused. */
+static void test_detached_truncated_and_extended(void **state)
+{
+	xch_buf sig = XCH_BUF_INIT, more = XCH_BUF_INIT;
+	size_t n;
+
+	assert_int_equal(xch_crypto_sign_detached(agency, XCH_TESTKEY_AGENCY, canon_text, strlen(canon_text),
+		false, &sig), 0);
+	for (n = 1; n < sig.size; n++) {
+		int error = verify_canon(sig.ptr, n);
+		if (error == 0)
+			fail_msg("signature cut to %zu of %zu bytes verifies", n, sig.size);
+		assert_true(error == XCH_EMALFORMED || error == XCH_EBADSIG);
+	}
+	/* a byte, a packet, the signature itself after it */
+	static const unsigned char tails[][3] = { { 0x00 }, { 0x88, 0x00 }, { 0xc2, 0x01, 0x04 } };
+	for (n = 0; n < XCH_ARRAY_SIZE(tails); n++) {
+		xch_buf_clear(&more);
+		assert_int_equal(xch_buf_put(&more, sig.ptr, sig.size), 0);
+		assert_int_equal(xch_buf_put(&more, tails[n], n + 1), 0);
+		assert_true(verify_canon(more.ptr, more.size) < 0);
+	}
+	xch_buf_clear(&more);
+	assert_int_equal(xch_buf_put(&more, sig.ptr, sig.size), 0);
+	assert_int_equal(xch_buf_put(&more, sig.ptr, sig.size), 0);
+	assert_int_equal(verify_canon(more.ptr, more.size), XCH_EBADSIG); /* two signatures */
+	xch_buf_dispose(&more);
+	xch_buf_dispose(&sig);
+}
+
+/* Signatures gpg finds good, each in a form we refuse. */
+static void test_detached_not_canonical(void **state)
+{
+	xch_buf sig = XCH_BUF_INIT, odd = XCH_BUF_INIT;
+	sig_layout l;
+	char in[64], out[64];
+	static const unsigned char notation[] = { 6, 101, 'x', 'c', 'h', '!', '!' }; /* a private subpacket */
+	static const unsigned char agency_primary[] = { 0xDC, 0x21, 0xE4, 0x01, 0xDE, 0x46, 0x83, 0x1E };
+	unsigned char hdr[3];
+
+	assert_int_equal(xch_crypto_sign_detached(agency, XCH_TESTKEY_AGENCY, canon_text, strlen(canon_text),
+		false, &sig), 0);
+	sig_layout_of(&sig, &l);
+
+	/* an unhashed subpacket added, after or before the issuer */
+	{
+		unsigned char area[2 + 20];
+		area[0] = 0;
+		area[1] = (unsigned char)(10 + sizeof(notation));
+		memcpy(area + 2, sig.ptr + l.unhashed + 2, 10);
+		memcpy(area + 12, notation, sizeof(notation));
+		splice(&odd, &sig, l.unhashed, 12, area, 12 + sizeof(notation));
+		expect_not_canonical(&odd, "unhashed subpackets");
+		memcpy(area + 2, notation, sizeof(notation));
+		memcpy(area + 2 + sizeof(notation), sig.ptr + l.unhashed + 2, 10);
+		splice(&odd, &sig, l.unhashed, 12, area, 12 + sizeof(notation));
+		expect_not_canonical(&odd, "unhashed subpackets");
+		/* the issuer twice */
+		area[1] = 20;
+		memcpy(area + 2, sig.ptr + l.unhashed + 2, 10);
+		memcpy(area + 12, sig.ptr + l.unhashed + 2, 10);
+		splice(&odd, &sig, l.unhashed, 12, area, 22);
+		expect_not_canonical(&odd, "unhashed subpackets");
+	}
+	/* no unhashed subpacket (gpg finds the key by the hashed issuer fingerprint) */
+	splice(&odd, &sig, l.unhashed, 12, "\0\0", 2);
+	expect_not_canonical(&odd, "unhashed subpackets");
+	/* the issuer key id marked critical, or naming the primary key */
+	splice(&odd, &sig, 0, 0, "", 0);
+	odd.ptr[l.unhashed + 3] = (char)0x90;
+	assert_int_equal(verify_canon(odd.ptr, odd.size), XCH_EBADSIG);
+	splice(&odd, &sig, l.unhashed + 4, 8, agency_primary, 8);
+	expect_not_canonical(&odd, "is not the signing key");
+	/* the header with two length octets */
+	hdr[0] = 0x89;
+	hdr[1] = 0;
+	hdr[2] = (unsigned char)(sig.size - 2);
+	xch_buf_clear(&odd);
+	assert_int_equal(xch_buf_put(&odd, hdr, 3), 0);
+	assert_int_equal(xch_buf_put(&odd, sig.ptr + 2, sig.size - 2), 0);
+	expect_not_canonical(&odd, "fewest octets");
+	/* an MPI with a leading zero byte */
+	{
+		size_t bits = (((size_t)(unsigned char)sig.ptr[l.mpi1] << 8) | (unsigned char)sig.ptr[l.mpi1 + 1]) + 8;
+		unsigned char pad[3] = { (unsigned char)(bits >> 8), (unsigned char)bits, 0 };
+		splice(&odd, &sig, l.mpi1, 2, pad, 3);
+		assert_int_equal(verify_canon(odd.ptr, odd.size), XCH_EBADSIG);
+	}
+	/* the wrong 16-bit digest check, each byte */
+	splice(&odd, &sig, 0, 0, "", 0);
+	odd.ptr[l.left16 + 1] ^= 0x10;
+	expect_not_canonical(&odd, "16-bit digest check");
+	odd.ptr[l.left16 + 1] ^= 0x10;
+	odd.ptr[l.left16] ^= 0x10;
+	assert_int_equal(verify_canon(odd.ptr, odd.size), XCH_EBADSIG);
+
+	/* other hash algorithms: SHA-384 and SHA-512 are fine, SHA-1 is not */
+	snprintf(in, sizeof(in), "%s/canon.json", home_agency);
+	snprintf(out, sizeof(out), "%s/canon.sig", home_agency);
+	write_file(in, canon_text, strlen(canon_text));
+	{
+		static const char *const algos[] = { "SHA384", "SHA512", "SHA1", "RIPEMD160" };
+		for (size_t a = 0; a < XCH_ARRAY_SIZE(algos); a++) {
+			unlink(out);
+			assert_int_equal(run_gpg(home_agency, (const char *[]){ "-u", XCH_TESTKEY_AGENCY,
+				"--digest-algo", algos[a], "--output", out, "--detach-sign", in, NULL }), 0);
+			xch_buf_clear(&odd);
+			assert_int_equal(xch_file_read(&odd, out, 1 << 20, 0), 0);
+			if (a < 2)
+				assert_int_equal(verify_canon(odd.ptr, odd.size), 0);
+			else
+				expect_not_canonical(&odd, "hash algorithm");
+		}
+	}
+	/* a text-mode signature (type 0x01) */
+	unlink(out);
+	assert_int_equal(run_gpg(home_agency, (const char *[]){ "-u", XCH_TESTKEY_AGENCY, "--textmode",
+		"--output", out, "--detach-sign", in, NULL }), 0);
+	xch_buf_clear(&odd);
+	assert_int_equal(xch_file_read(&odd, out, 1 << 20, 0), 0);
+	expect_not_canonical(&odd, "signature type 0x01");
+	unlink(out);
+	unlink(in);
+	xch_buf_dispose(&odd);
+	xch_buf_dispose(&sig);
+}
+
+/* The Ed25519 group order, big-endian. */
+static const char ed25519_order_hex[] = "1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED";
+
+/* An EdDSA S plus the group order verifies with gpg: refused. */
+static void test_detached_eddsa_s_unreduced(void **state)
+{
+	xch_buf sig = XCH_BUF_INIT, odd = XCH_BUF_INIT;
+	unsigned char le[32], be[32];
+	BIGNUM *v, *order = NULL;
+	BN_CTX *bn = BN_CTX_new();
+	sig_layout l;
+	size_t i, len;
+
+	assert_int_equal(xch_crypto_sign_detached(agency, XCH_TESTKEY_AGENCY, canon_text, strlen(canon_text),
+		false, &sig), 0);
+	sig_layout_of(&sig, &l);
+	assert_int_equal((unsigned char)sig.ptr[l.hlen + 2], 22);
+	/* S is the MPI of its little-endian octets (least significant zero octets dropped) */
+	len = (be16_at(&sig, l.mpi2) + 7) / 8;
+	memset(le, 0, sizeof(le));
+	memcpy(le + 32 - len, sig.ptr + l.mpi2 + 2, len);
+	for (i = 0; i < 32; i++)
+		be[i] = le[31 - i];
+	assert_non_null(v = BN_bin2bn(be, 32, NULL));
+	assert_true(BN_hex2bn(&order, ed25519_order_hex) > 0);
+	assert_int_equal(BN_add(v, v, order), 1);
+	assert_int_equal(BN_bn2binpad(v, be, 32), 32);
+	for (i = 0; i < 32; i++)
+		le[i] = be[31 - i];
+	BN_free(v);
+	assert_non_null(v = BN_bin2bn(le, 32, NULL));
+	replace_mpi(&odd, &sig, l.mpi2, v);
+	expect_not_canonical(&odd, "not below the group order");
+	BN_free(v);
+	BN_free(order);
+	BN_CTX_free(bn);
+	xch_buf_dispose(&odd);
+	xch_buf_dispose(&sig);
+}
+
+/* A throwaway key of algo made now in home, its fingerprint into fpr. */
+static void make_key(xch_crypto *c, const char *home, const char *uid, const char *algo, char fpr[41])
+{
+	xch_key_info ki;
+
+	assert_int_equal(run_gpg(home, (const char *[]){ "--pinentry-mode", "loopback", "--passphrase", "",
+		"--quick-gen-key", uid, algo, "sign", "never", NULL }), 0);
+	assert_int_equal(xch_crypto_key_info(c, uid, true, &ki), 0);
+	memcpy(fpr, ki.fpr, 41);
+}
+
+/*
+ * RSA and ECDSA signatures verify; an RSA signature plus the modulus
+ * (which gpg takes) does not. ECDSA's (r, n - s) cannot be told apart.
+ */
+static void test_detached_rsa_ecdsa(void **state)
+{
+	char *home = xch_testkeys_home(NULL);
+	char rsa[41], ec[41], path[64];
+	xch_crypto *c = NULL;
+	xch_buf sig = XCH_BUF_INIT, odd = XCH_BUF_INIT, key = XCH_BUF_INIT;
+	sig_layout l;
+	BIGNUM *s, *n;
+	size_t off;
+
+	assert_non_null(home);
+	assert_int_equal(xch_crypto_new(&c, home), 0);
+	make_key(c, home, "RSA <rsa@xch.test>", "rsa2048", rsa);
+	make_key(c, home, "ECDSA <ecdsa@xch.test>", "nistp256", ec);
+
+	/* RSA: good; plus the modulus: refused */
+	assert_int_equal(xch_crypto_sign_detached(c, rsa, canon_text, strlen(canon_text), false, &sig), 0);
+	sig_layout_of(&sig, &l);
+	assert_int_equal(l.mpi2, 0);
+	if (verify_as(c, rsa, sig.ptr, sig.size) != 0)
+		fail_msg("%s", xch_error_last()->message);
+	snprintf(path, sizeof(path), "%s/rsa.pub", home);
+	assert_int_equal(xch_testkeys_run((const char *[]){ "gpg", "--homedir", home, "--batch", "--quiet",
+		"--export", rsa, NULL }, path), 0);
+	assert_int_equal(xch_file_read(&key, path, 1 << 20, 0), 0);
+	/* the primary key packet: old format, 2 length octets; version, time, algorithm 1, n */
+	assert_int_equal((unsigned char)key.ptr[0], 0x99);
+	assert_int_equal(key.ptr[3], 4);
+	assert_int_equal(key.ptr[8], 1);
+	off = 9;
+	n = mpi_value(&key, off);
+	s = mpi_value(&sig, l.mpi1);
+	assert_int_equal(BN_add(s, s, n), 1);
+	replace_mpi(&odd, &sig, l.mpi1, s);
+	expect_not_canonical_as(c, &odd, "not below the modulus");
+	/* the issuer key id still counts */
+	splice(&odd, &sig, l.unhashed + 4, 1, "\x55", 1);
+	if (sig.ptr[l.unhashed + 4] != 0x55)
+		expect_not_canonical_as(c, &odd, "is not the signing key");
+	BN_free(s);
+	BN_free(n);
+
+	/* ECDSA: good; (r, s + n) refused by gpg */
+	xch_buf_clear(&sig);
+	assert_int_equal(xch_crypto_sign_detached(c, ec, canon_text, strlen(canon_text), false, &sig), 0);
+	sig_layout_of(&sig, &l);
+	assert_int_equal((unsigned char)sig.ptr[l.hlen + 2], 19);
+	assert_int_equal(verify_as(c, ec, sig.ptr, sig.size), 0);
+	n = NULL;
+	assert_true(BN_hex2bn(&n, "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551") > 0);
+	s = mpi_value(&sig, l.mpi2);
+	assert_int_equal(BN_add(s, s, n), 1);
+	replace_mpi(&odd, &sig, l.mpi2, s);
+	assert_int_equal(verify_as(c, ec, odd.ptr, odd.size), XCH_EBADSIG);
+	BN_free(s);
+	s = mpi_value(&sig, l.mpi2);
+	assert_int_equal(BN_sub(s, n, s), 1);
+	replace_mpi(&odd, &sig, l.mpi2, s);
+	print_message("# ECDSA (r, n - s): %s\n", verify_as(c, ec, odd.ptr, odd.size) == 0 ?
+		"verifies (ECDSA signatures are malleable)" : xch_error_last()->message);
+	BN_free(s);
+	BN_free(n);
+
+	xch_crypto_free(c);
+	xch_buf_dispose(&key);
+	xch_buf_dispose(&odd);
+	xch_buf_dispose(&sig);
+	xch_testkeys_home_remove(home);
+}
+
 static void test_key_info_and_check(void **state)
 {
 	xch_key_info ki;
@@ -967,6 +1410,11 @@ int main(void)
 		cmocka_unit_test(test_refuses_passphrase_and_extra_messages),
 		cmocka_unit_test(test_small_reads),
 		cmocka_unit_test(test_detached),
+		cmocka_unit_test(test_detached_every_byte),
+		cmocka_unit_test(test_detached_truncated_and_extended),
+		cmocka_unit_test(test_detached_not_canonical),
+		cmocka_unit_test(test_detached_eddsa_s_unreduced),
+		cmocka_unit_test(test_detached_rsa_ecdsa),
 		cmocka_unit_test(test_key_info_and_check),
 		cmocka_unit_test(test_import_export),
 		cmocka_unit_test(test_callback_errors),
