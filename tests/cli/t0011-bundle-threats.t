@@ -177,8 +177,7 @@ test_expect 'a flipped byte in envelope.sig: a bad signature (3), or no signatur
 	flipped sig-version $((sig + 2)) 9 "envelope\.sig: invalid signature: No data$"
 '
 
-test_todo 'a flipped byte in the unhashed area of envelope.sig is refused' \
-	'envelope.sig is malleable: gpg ignores its unhashed subpackets' '
+test_expect 'a flipped byte in the unhashed area of envelope.sig is refused' '
 	flipped sig-unhashed $((sig_unhashed + 5)) 3 "envelope\.sig: "
 '
 
