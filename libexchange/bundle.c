@@ -95,6 +95,7 @@ typedef struct {
 	char sha256[XCH_SHA256_HEXSIZE + 1];
 	bool store_only;
 	bool unchanged;  /* every recipient has this version already (sent by --full or --id) */
+	char base[XCH_SHA256_HEXSIZE + 1]; /* the version all recipients last sent us, or "" */
 } seal_entry;
 
 typedef struct {
@@ -111,8 +112,42 @@ typedef struct {
 } seal_ctx;
 
 /*
- * Does every recipient have this very version already (it is what we last
- * shared with each)? Then a bundle need not carry it, unless --full.
+ * The SHA-256 of the version of a record every recipient last sent us (the same
+ * for all), into hex; "" if there is none or they differ. It tells the
+ * recipients which version our copy is based on.
+ */
+static void agreed_base(char hex[XCH_SHA256_HEXSIZE + 1], seal_ctx *ctx, const char *type, const char *id)
+{
+	xch_buf rp = XCH_BUF_INIT, sp = XCH_BUF_INIT;
+	git_oid first;
+	bool same = ctx->head != NULL;
+	git_blob *blob = NULL;
+
+	hex[0] = '\0';
+	if (!type || !id || xch_store_record_path(&rp, type, id) < 0)
+		same = false;
+	for (size_t i = 0; i < ctx->opts->nto && same; i++) {
+		git_tree_entry *e = NULL;
+		xch_buf_clear(&sp);
+		same = xch_buf_printf(&sp, "shared/%s/%s", ctx->opts->to[i], rp.ptr + 8) == 0 &&
+		       git_tree_entry_bypath(&e, ctx->head, sp.ptr) == 0;
+		if (same && i == 0)
+			git_oid_cpy(&first, git_tree_entry_id(e));
+		else if (same)
+			same = git_oid_equal(&first, git_tree_entry_id(e));
+		git_tree_entry_free(e);
+	}
+	if (same && git_blob_lookup(&blob, ctx->s->repo, &first) == 0)
+		xch_sha256_hex(hex, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+	git_blob_free(blob);
+	xch_buf_dispose(&rp);
+	xch_buf_dispose(&sp);
+	xch_error_clear();
+}
+
+/*
+ * Does every recipient have this very version already (it is what each
+ * last sent us)? Then a bundle need not carry it, unless --full.
  */
 static bool shared_with_all(seal_ctx *ctx, const xch_record *r, const git_oid *oid)
 {
@@ -234,6 +269,7 @@ static int select_record(const xch_record *r, void *payload)
 		if ((error = add_entry(ctx, epath, path.ptr, &oid, len, sha, false)) < 0)
 			goto done;
 		ctx->entries[ctx->nentries - 1].unchanged = unchanged;
+		agreed_base(ctx->entries[ctx->nentries - 1].base, ctx, xch_record_type(r), xch_record_id(r));
 	}
 	for (size_t i = 0; i < xch_record_attachment_count(r); i++) {
 		const char *aname, *asha, *mt;
@@ -277,23 +313,38 @@ static bool tombstone_for_all(seal_ctx *ctx, const json_t *t)
 	           xch_store_record_path(&rp, xch_json_str(t, "type"), xch_json_str(t, "id")) == 0;
 
 	for (size_t i = 0; i < ctx->opts->nto && all; i++) {
+		/* the recipient had it: we sent it, or it sent it to us */
 		git_tree_entry *e = NULL;
 		xch_buf_clear(&sp);
-		all = xch_buf_printf(&sp, "shared/%s/%s", ctx->opts->to[i], rp.ptr + 8) == 0 &&
+		all = xch_buf_printf(&sp, "sent/%s/%s", ctx->opts->to[i], rp.ptr + 8) == 0 &&
 		      git_tree_entry_bypath(&e, ctx->head, sp.ptr) == 0;
 		git_tree_entry_free(e);
+		e = NULL;
+		if (!all) {
+			xch_buf_clear(&sp);
+			all = xch_buf_printf(&sp, "shared/%s/%s", ctx->opts->to[i], rp.ptr + 8) == 0 &&
+			      git_tree_entry_bypath(&e, ctx->head, sp.ptr) == 0;
+			git_tree_entry_free(e);
+		}
 	}
 	xch_buf_dispose(&rp);
 	xch_buf_dispose(&sp);
 	return all;
 }
 
+static void agreed_base(char hex[XCH_SHA256_HEXSIZE + 1], seal_ctx *ctx, const char *type, const char *id);
+
 static int add_tombstone(seal_ctx *ctx, json_t *t)
 {
+	char base[XCH_SHA256_HEXSIZE + 1];
 	if (!tombstone_for_all(ctx, t)) {
 		json_decref(t);
 		return 0;
 	}
+	/* the version deleted, as the recipients know it: they delete only if they kept it */
+	agreed_base(base, ctx, xch_json_str(t, "type"), xch_json_str(t, "id"));
+	if (base[0])
+		json_object_set_new(t, "base", json_string(base));
 	return json_array_append_new(ctx->tombstones, t) < 0 ? xch_error_oom() : 0;
 }
 
@@ -778,6 +829,8 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 			                       "sha256", e->sha256);
 			if (e->unchanged)
 				json_object_set_new(je, "unchanged", json_true());
+			if (e->base[0])
+				json_object_set_new(je, "base", json_string(e->base));
 			json_array_append_new(entries, je);
 		}
 		out->records = ctx.nentries - natt;
@@ -882,14 +935,19 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	} else if ((error = clear_receipt_pending(ch, s, opts->to[0], received)) < 0) {
 		goto fail;
 	}
-	/* what we sent is now what we share with each recipient: the base of their next changes */
+	/*
+	 * What we sent, per recipient: once they have it, their next edits are
+	 * based on it (they say so in each entry's base). It is not what we
+	 * share until they send it back or build on it: crossing edits must
+	 * meet at the version both really had.
+	 */
 	for (size_t i = 0; i < ctx.nentries && !error; i++) {
 		xch_buf sp = XCH_BUF_INIT;
 		if (strncmp(ctx.entries[i].tree_path, "records/", 8))
 			continue;
 		for (size_t k = 0; k < opts->nto && !error; k++) {
 			xch_buf_clear(&sp);
-			if ((error = xch_buf_printf(&sp, "shared/%s/%s", opts->to[k], ctx.entries[i].tree_path + 8)) == 0)
+			if ((error = xch_buf_printf(&sp, "sent/%s/%s", opts->to[k], ctx.entries[i].tree_path + 8)) == 0)
 				error = xch_change_put_oid(ch, sp.ptr, &ctx.entries[i].oid);
 		}
 		xch_buf_dispose(&sp);
@@ -904,7 +962,7 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 			if ((error = xch_store_record_path(&rp, xch_json_str(t, "type"), xch_json_str(t, "id"))) == 0)
 				for (size_t k = 0; k < opts->nto && !error; k++) {
 					xch_buf_clear(&sp);
-					if ((error = xch_buf_printf(&sp, "shared/%s/%s", opts->to[k], rp.ptr + 8)) == 0)
+					if ((error = xch_buf_printf(&sp, "sent/%s/%s", opts->to[k], rp.ptr + 8)) == 0)
 						error = xch_change_put_file(ch, sp.ptr, NULL, 0);
 				}
 			xch_buf_dispose(&rp);

@@ -451,14 +451,14 @@ static int check_attachments(xch_change *c)
 			    (error = xch_store_attachment_path(&path, sha)) < 0)
 				break;
 			if (!lookup(&oid, c, path.ptr)) {
+				error = xch_error_set(XCH_ENOTFOUND, "attachment '%s' (sha256 %.12s...) of record '%s' "
+				                      "is not in the store; add it with --attach", name, sha, xch_record_id(r));
 				for (size_t k = 0; k < c->natts; k++)
 					if (!strcmp(c->atts[k].name, name))
-						return xch_error_set(XCH_ETAMPERED,
+						error = xch_error_set(XCH_ETAMPERED,
 							"attachment '%s' of record '%s' has the wrong hash: the file's "
 							"SHA-256 is %s, the record declares %s",
 							name, xch_record_id(r), c->atts[k].sha256, sha);
-				error = xch_error_set(XCH_ENOTFOUND, "attachment '%s' (sha256 %.12s...) of record '%s' "
-				                      "is not in the store; add it with --attach", name, sha, xch_record_id(r));
 				break;
 			}
 			if ((error = git_repository_odb(&odb, c->s->repo)) == 0)

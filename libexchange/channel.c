@@ -98,14 +98,19 @@ int xch_remote_foreach(xch_store *s, xch_remote_cb cb, void *payload)
 	int error;
 
 	XCH_ARG(s && cb);
+	/* a plain iterator, filtered here: libgit2's regex glob leaks its match data */
 	if ((error = git_repository_config_snapshot(&cfg, s->repo)) < 0 ||
-	    (error = git_config_iterator_glob_new(&it, cfg, "^xchremote\\..*\\.url$")) < 0) {
+	    (error = git_config_iterator_new(&it, cfg)) < 0) {
 		git_config_free(cfg);
 		return xch_error_from_git(error, "cannot read remotes");
 	}
 	while ((error = git_config_next(&e, it)) == 0) {
 		char name[80];
-		size_t len = strlen(e->name) - strlen("xchremote.") - strlen(".url");
+		size_t nlen = strlen(e->name), len;
+		if (nlen <= strlen("xchremote..url") || strncmp(e->name, "xchremote.", 10) ||
+		    strcmp(e->name + nlen - 4, ".url"))
+			continue;
+		len = nlen - strlen("xchremote.") - strlen(".url");
 		if (len >= sizeof(name))
 			continue;
 		memcpy(name, e->name + strlen("xchremote."), len);

@@ -30,6 +30,8 @@ typedef struct {
 	char *type;
 	json_t *json;     /* theirs, owned */
 	git_oid oid;
+	bool unchanged;   /* the sender did not change it since we last shared it */
+	char base[XCH_SHA256_HEXSIZE + 1]; /* the version the sender's copy is based on, or "" */
 } in_record;
 
 typedef struct {
@@ -41,8 +43,10 @@ typedef struct {
 	xch_store *s;
 	xch_schema_set *schemas;
 	json_t *manifest;       /* owned copy */
-	/* the entry being read */
+	/* the entry being read, and its line in the manifest (entries come in its order) */
 	char path[300];
+	size_t cursor;
+	const json_t *entry;
 	xch_buf data;           /* a record's bytes */
 	git_writestream *ws;    /* an attachment's blob */
 	/* what was read */
@@ -67,6 +71,13 @@ static int sink_begin(void *payload, const char *path, uint64_t size)
 
 	snprintf(is->path, sizeof(is->path), "%s", path);
 	xch_buf_clear(&is->data);
+	{
+		json_t *entries = json_object_get(is->manifest, "entries");
+		while (is->cursor < json_array_size(entries) &&
+		       strcmp(xch_json_str(json_array_get(entries, is->cursor), "path"), path))
+			is->cursor++;
+		is->entry = json_array_get(entries, is->cursor);
+	}
 	if (!strncmp(path, "attachments/", 12)) {
 		if ((error = git_blob_create_from_stream(&is->ws, is->s->repo, NULL)) < 0)
 			return xch_error_from_git(error, "cannot store '%s'", path);
@@ -157,6 +168,9 @@ static int sink_end(void *payload, bool ok)
 			goto done;
 		}
 	}
+	ir->unchanged = json_is_true(json_object_get(is->entry, "unchanged"));
+	if (xch_json_str(is->entry, "base"))
+		snprintf(ir->base, sizeof(ir->base), "%s", xch_json_str(is->entry, "base"));
 	ir->id = strdup(xch_record_id(r));
 	ir->type = strdup(xch_record_type(r));
 	ir->json = json_incref((json_t *)xch_record_json(r));
@@ -297,8 +311,53 @@ static int set_record(merge_ctx *m, const char *type, const char *id, const json
 	return error;
 }
 
+static bool blob_is(xch_change *ch, xch_store *s, const char *path, const char *hex);
+
+/* The merge base: the version the partner's copy is based on (see merge_one). */
+static int sent_base(json_t **out, merge_ctx *m, const char *type, const char *id, const char *base_sha,
+                     const char *shared)
+{
+	xch_buf sent = XCH_BUF_INIT;
+	int error;
+
+	if (base_sha && *base_sha && (error = shared_path(&sent, m->partner, type, id)) == 0) {
+		/* sent/<partner>/... beside shared/<partner>/... */
+		xch_buf alt = XCH_BUF_INIT;
+		xch_buf_printf(&alt, "sent/%s", sent.ptr + strlen("shared/"));
+		if (blob_is(m->ch, m->s, alt.ptr, base_sha)) {
+			error = read_json(out, m->ch, m->s, alt.ptr);
+			xch_buf_dispose(&alt);
+			xch_buf_dispose(&sent);
+			return error;
+		}
+		xch_buf_dispose(&alt);
+	}
+	xch_buf_dispose(&sent);
+	return read_json(out, m->ch, m->s, shared);
+}
+
+/* Is the blob at path (in the change's view) the version with SHA-256 hex? */
+static bool blob_is(xch_change *ch, xch_store *s, const char *path, const char *hex)
+{
+	git_blob *blob = NULL;
+	char got[XCH_SHA256_HEXSIZE + 1];
+	git_oid oid;
+	bool same = false;
+
+	if (xch_change_lookup(ch, path, &oid) && git_blob_lookup(&blob, s->repo, &oid) == 0 &&
+	    xch_sha256_hex(got, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) == 0)
+		same = !strcmp(got, hex);
+	git_blob_free(blob);
+	return same;
+}
+
+/*
+ * Merge theirs into ours. The base is what we last shared with this
+ * partner: normally the version it last sent us; but when its entry says
+ * its copy is based on the version we last sent it (base_sha), that one.
+ */
 static int merge_one(merge_ctx *m, const char *id, const char *type, const json_t *theirs,
-                     const git_oid *theirs_oid, const json_t *tombstone)
+                     const git_oid *theirs_oid, const json_t *tombstone, const char *base_sha)
 {
 	xch_schema_set *set;
 	xch_buf spath = XCH_BUF_INIT, cpath = XCH_BUF_INIT, path = XCH_BUF_INIT;
@@ -310,7 +369,7 @@ static int merge_one(merge_ctx *m, const char *id, const char *type, const json_
 
 	if ((error = read_ours(&ours, &our_type, m->ch, m->s, id)) < 0 ||
 	    (error = shared_path(&spath, m->partner, type, id)) < 0 ||
-	    (error = read_json(&base, m->ch, m->s, spath.ptr)) < 0 ||
+	    (error = sent_base(&base, m, type, id, base_sha, spath.ptr)) < 0 ||
 	    (error = conflict_path(&cpath, id)) < 0 ||
 	    (error = read_json(&existing, m->ch, m->s, cpath.ptr)) < 0)
 		goto done;
@@ -320,7 +379,12 @@ static int merge_one(merge_ctx *m, const char *id, const char *type, const json_
 	}
 	if (existing) {
 		/* still in conflict: keep both sides, with their newest version */
-		json_t *b = json_object_get(existing, "base"), *o = json_object_get(existing, "ours");
+		json_t *b = json_object_get(existing, "base"), *o = json_object_get(existing, "ours"),
+		       *t = json_object_get(existing, "theirs");
+		if (xch_json_same(json_is_null(t) ? NULL : t, theirs)) {
+			m->res->unchanged++; /* the same version again (not yet acknowledged): nothing new */
+			goto shared;
+		}
 		error = write_conflict(m, id, type, json_is_null(b) ? NULL : b, json_is_null(o) ? NULL : o,
 		                       theirs, NULL);
 		goto shared;
@@ -511,20 +575,6 @@ done:
 	xch_buf_dispose(&msg);
 	xch_buf_dispose(&text);
 	return error;
-}
-
-/* Does the manifest mark records/<id>.json as unchanged since the sender last shared it? */
-static bool entry_unchanged(const json_t *manifest, const char *id)
-{
-	char path[200];
-	json_t *e;
-	size_t i;
-
-	snprintf(path, sizeof(path), "records/%s.json", id);
-	json_array_foreach(json_object_get(manifest, "entries"), i, e)
-		if (!strcmp(xch_json_str(e, "path"), path))
-			return json_is_true(json_object_get(e, "unchanged"));
-	return false;
 }
 
 /* Every attachment an incoming record names is in the bundle or in our store already. */
@@ -747,7 +797,7 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 	if ((error = check_attachments(ch, &is)) < 0)
 		goto done;
 	for (i = 0; i < is.nrecs; i++) {
-		if (entry_unchanged(is.manifest, is.recs[i].id)) {
+		if (is.recs[i].unchanged) {
 			/*
 			 * The sender has not changed it since it last shared it with us (a --full
 			 * or --id bundle): it may be older than ours and never overrides it.
@@ -771,11 +821,13 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 				continue;
 			}
 		}
-		if ((error = merge_one(&m, is.recs[i].id, is.recs[i].type, is.recs[i].json, &is.recs[i].oid, NULL)) < 0)
+		if ((error = merge_one(&m, is.recs[i].id, is.recs[i].type, is.recs[i].json, &is.recs[i].oid, NULL,
+		                       is.recs[i].base)) < 0)
 			goto done;
 	}
 	json_array_foreach(tombs, i, t)
-		if ((error = merge_one(&m, xch_json_str(t, "id"), xch_json_str(t, "type"), NULL, NULL, t)) < 0)
+		if ((error = merge_one(&m, xch_json_str(t, "id"), xch_json_str(t, "type"), NULL, NULL, t,
+		                       xch_json_str(t, "base"))) < 0)
 			goto done;
 
 	/* 3. delivery state, then one commit moves the branch */

@@ -19,6 +19,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pwd.h>
 #include <sys/file.h>
@@ -554,8 +555,11 @@ int xch_store_counts_get(xch_store_counts *out, xch_store *s)
 	return error;
 }
 
-/* Blob ids at every path an id can live at in tree: one per record type, then the tombstone. */
-#define ID_SLOTS 3
+/*
+ * Blob ids at every path an id can live at in tree: one per record type,
+ * its tombstone, and its conflict entry (where a partner's version waits).
+ */
+#define ID_SLOTS 4
 static int id_slots(git_oid slots[ID_SLOTS], git_tree *tree, const char *id)
 {
 	const char *const *types = xch_record_types();
@@ -565,8 +569,14 @@ static int id_slots(git_oid slots[ID_SLOTS], git_tree *tree, const char *id)
 	for (size_t i = 0; i < ID_SLOTS; i++) {
 		git_tree_entry *e = NULL;
 		memset(&slots[i], 0, sizeof(slots[i]));
-		error = i < ID_SLOTS - 1 ? xch_store_record_path(&path, types[i], id)
-		                         : xch_store_tombstone_path(&path, id);
+		if (i < ID_SLOTS - 2)
+			error = xch_store_record_path(&path, types[i], id);
+		else if ((error = xch_store_tombstone_path(&path, id)) == 0 && i == ID_SLOTS - 1) {
+			xch_buf c = XCH_BUF_INIT;
+			xch_buf_printf(&c, "conflicts/%s", path.ptr + strlen("tombstones/"));
+			error = xch_buf_sets(&path, c.ptr);
+			xch_buf_dispose(&c);
+		}
 		if (error < 0)
 			break;
 		if (tree && git_tree_entry_bypath(&e, tree, path.ptr) == 0) {
@@ -580,7 +590,7 @@ static int id_slots(git_oid slots[ID_SLOTS], git_tree *tree, const char *id)
 
 static bool slots_live(const git_oid slots[ID_SLOTS])
 {
-	for (size_t i = 0; i < ID_SLOTS - 1; i++)
+	for (size_t i = 0; i < ID_SLOTS - 2; i++)
 		if (!git_oid_is_zero(&slots[i]))
 			return true;
 	return false;
@@ -625,10 +635,13 @@ int xch_store_log(xch_store *s, const char *id, xch_log_cb cb, void *payload)
 			           (error = id_slots(before, ptree, id)) == 0) {
 				if (!memcmp(now, before, sizeof(now)))
 					e.action = NULL;
+				else if (slots_live(now) && memcmp(&now[ID_SLOTS - 1], &before[ID_SLOTS - 1], sizeof(git_oid)) &&
+				         !git_oid_is_zero(&now[ID_SLOTS - 1]) && !memcmp(now, before, sizeof(git_oid) * (ID_SLOTS - 2)))
+					e.action = "conflict"; /* a partner's version set aside */
 				else if (slots_live(now))
 					e.action = slots_live(before) ? "changed" : "added";
 				else
-					e.action = slots_live(before) ? "deleted" : NULL;
+					e.action = slots_live(before) ? "deleted" : "conflict";
 			}
 			git_tree_free(tree);
 			git_tree_free(ptree);
@@ -681,6 +694,38 @@ int xch_store_fsync_batch_end(xch_store *s)
 	return error;
 }
 
+static int unlink_lock(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	size_t len = strlen(path);
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_F && len > 5 && !strcmp(path + len - 5, ".lock"))
+		unlink(path);
+	return 0;
+}
+
+/*
+ * A writer killed while libgit2 held refs/heads/main.lock (or a partner
+ * ref's, or packed-refs.lock) leaves the file behind, and every later
+ * commit would fail. Under the store lock no other writer can own one: any
+ * .lock there is stale.
+ */
+static void remove_stale_locks(xch_store *s)
+{
+	static const char *const files[] = { "HEAD.lock", "packed-refs.lock", "config.lock" };
+	xch_buf p = XCH_BUF_INIT;
+
+	for (size_t i = 0; i < XCH_ARRAY_SIZE(files); i++) {
+		xch_buf_clear(&p);
+		if (xch_buf_printf(&p, "%s/%s", s->gitdir, files[i]) == 0)
+			unlink(p.ptr);
+	}
+	xch_buf_clear(&p);
+	if (xch_buf_printf(&p, "%s/refs", s->gitdir) == 0)
+		nftw(p.ptr, unlink_lock, 16, FTW_PHYS);
+	xch_buf_dispose(&p);
+}
+
 int xch_store_lock(int *fd_out, xch_store *s)
 {
 	xch_buf path = XCH_BUF_INIT;
@@ -716,6 +761,7 @@ int xch_store_lock(int *fd_out, xch_store *s)
 		close(fd);
 		return error;
 	}
+	remove_stale_locks(s);
 	*fd_out = fd;
 	return 0;
 }

@@ -190,7 +190,7 @@ test_expect_todo() {
 # rename, it leaves the lock behind and every later commit fails ("failed
 # to lock file"). Under the store lock no other xch can own such a file, so
 # taking the store lock should remove stale ref locks.
-test_expect_todo 'no kill leaves a lock file that blocks the next import' '
+test_expect 'no kill leaves a lock file that blocks the next import' '
 	cat "$T/stale1" "$T/stale2" 2>/dev/null | sort | uniq -c &&
 	! [ -s "$T/stale1" ] && ! [ -s "$T/stale2" ]
 '
