@@ -161,7 +161,16 @@ int xch_crypto_decrypt_verify(xch_crypto *c, xch_crypto_read_cb in, void *in_pay
  * armor), appended to sig; and its verification, with the error classes of
  * xch_crypto_decrypt_verify (XCH_EMALFORMED for a signature that does not
  * parse). signer_fpr_out receives the primary fingerprint, sig_time (may be
- * NULL) the signature's creation time.
+ * NULL) the signature's creation time; both are empty (0) on any error.
+ *
+ * A good signature must also be in the one form gpg 2.2 makes, so that no
+ * byte of it can be changed (see crypto.c): one old-format v4 signature
+ * packet of type 0x00, nothing after it, exactly one unhashed subpacket
+ * (the signing key's issuer key id), the right 16-bit digest check, minimal
+ * MPIs; EdDSA (Ed25519), RSA or ECDSA with SHA-224/256/384/512. Otherwise
+ * XCH_EBADSIG, "signature is not in canonical form: ...". (An ECDSA
+ * signature's s can still be replaced by n - s.) An armored signature's
+ * packets are checked, not its armor.
  */
 int xch_crypto_sign_detached(xch_crypto *c, const char *signer_fpr, const void *data, size_t len,
 	bool armor, xch_buf *sig);
