@@ -11,31 +11,39 @@ static const char summary[] =
 	"Manage git channels. A remote is any URL libgit2 reaches: a path, file://,\n"
 	"git://, ssh:// or https://, of a plain git repository (git init --bare)\n"
 	"that only ever holds bundles and receipts.\n"
-	"  add NAME URL   add a remote\n"
+	"  add NAME URL   add a remote; --for ties partners to it (sync seals only\n"
+	"                 for them; without it, for every partner)\n"
 	"  list           list remotes\n"
 	"  rm NAME        remove a remote (the repository itself is untouched)";
 
-static int print_remote(const char *name, const char *url, void *payload)
+static int print_remote(const char *name, const char *url, const char *partners, void *payload)
 {
 	(void)payload;
-	printf("%-16s %s\n", name, url);
+	printf("%-16s %s%s%s%s\n", name, url, partners ? " (for " : "", partners ? partners : "", partners ? ")" : "");
 	return 0;
 }
 
 static int remote_add(int argc, char **argv)
 {
 	const char *name = NULL, *url = NULL;
+	cli_strv partners = { 0 };
 	xch_store *s = NULL;
 	int error, rc = EXIT_OK;
 	const cli_opt options[] = {
+		{ CLI_OPT_LIST, 0, "for", "PARTNER", &partners, 0, "seal only for this partner here (repeatable)" },
 		{ CLI_OPT_ARG, 0, "NAME", NULL, &name, CLI_OPT_REQUIRED, "the remote's name" },
 		{ CLI_OPT_ARG, 0, "URL", NULL, &url, CLI_OPT_REQUIRED, "where it is" },
 		CLI_OPT_END
 	};
 	if ((error = cli_opt_parse("remote add", summary, options, argc, argv)))
 		return error == CLI_PARSE_HELP ? EXIT_OK : EXIT_USAGE;
-	if ((error = cli_open_store(&s)) < 0 || (error = xch_remote_add(s, name, url)) < 0)
+	if ((error = cli_open_store(&s)) < 0 || (error = xch_remote_add(s, name, url)) < 0 ||
+	    (partners.n && (error = xch_remote_set_partners(s, name, partners.v, partners.n)) < 0)) {
 		rc = cli_fail(error);
+		if (partners.n && error != XCH_EEXISTS)
+			xch_remote_remove(s, name); /* all or nothing */
+	}
+	cli_strv_free(&partners);
 	xch_store_free(s);
 	return rc;
 }
@@ -74,7 +82,7 @@ CLI_COMMAND(remote)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		FILE *f = argc < 2 ? stderr : stdout;
-		fputs("usage: xch remote add NAME URL\n"
+		fputs("usage: xch remote add [--for PARTNER]... NAME URL\n"
 		      "   or: xch remote list\n"
 		      "   or: xch remote rm NAME\n\n", f);
 		fputs(summary, f);

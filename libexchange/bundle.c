@@ -145,6 +145,24 @@ static void agreed_base(char hex[XCH_SHA256_HEXSIZE + 1], seal_ctx *ctx, const c
 	xch_error_clear();
 }
 
+/* Did we send this very version to every recipient already? */
+static bool sent_to_all(seal_ctx *ctx, const xch_record *r, const git_oid *oid)
+{
+	xch_buf rp = XCH_BUF_INIT, sp = XCH_BUF_INIT;
+	bool all = ctx->head != NULL && xch_store_record_path(&rp, xch_record_type(r), xch_record_id(r)) == 0;
+
+	for (size_t i = 0; i < ctx->opts->nto && all; i++) {
+		git_tree_entry *e = NULL;
+		xch_buf_clear(&sp);
+		all = xch_buf_printf(&sp, "sent/%s/%s", ctx->opts->to[i], rp.ptr + 8) == 0 &&
+		      git_tree_entry_bypath(&e, ctx->head, sp.ptr) == 0 && git_oid_equal(git_tree_entry_id(e), oid);
+		git_tree_entry_free(e);
+	}
+	xch_buf_dispose(&rp);
+	xch_buf_dispose(&sp);
+	return all;
+}
+
 /*
  * Does every recipient have this very version already (it is what each
  * last sent us)? Then a bundle need not carry it, unless --full.
@@ -219,7 +237,9 @@ static int select_record(const xch_record *r, void *payload)
 	if ((error = git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB)) < 0)
 		return xch_error_from_git(error, "cannot hash record '%s'", xch_record_id(r));
 	if ((unchanged = shared_with_all(ctx, r, &oid)) && !ctx->opts->full && !ctx->explicit)
-		return 0; /* they have this version: it came from them, or went to them */
+		return 0; /* they have this version: it came from them */
+	if (ctx->opts->only_new && !ctx->opts->full && !ctx->explicit && sent_to_all(ctx, r, &oid))
+		return 0; /* an earlier bundle carries this version to them */
 	{
 		/* a record in conflict stays home until it is resolved */
 		git_tree *head = NULL;
@@ -518,6 +538,18 @@ done:
 	return error;
 }
 
+/* Does the diff change records/<type>/<xx>/<id>.json (a record selected already)? */
+static bool changed_in(git_diff *diff, const char *id)
+{
+	size_t idlen = strlen(id);
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const char *p = git_diff_get_delta(diff, i)->new_file.path, *file = strrchr(p, '/');
+		if (!strncmp(p, "records/", 8) && file && !strncmp(file + 1, id, idlen) && !strcmp(file + 1 + idlen, ".json"))
+			return true;
+	}
+	return false;
+}
+
 /* The records changed and deleted since base (a commit): work in proportion to the change. */
 static int select_changes(seal_ctx *ctx, const char *base)
 {
@@ -526,12 +558,12 @@ static int select_changes(seal_ctx *ctx, const char *base)
 	git_tree *old = NULL, *now = NULL;
 	git_diff *diff = NULL;
 	git_diff_options dopts;
-	char *paths[] = { (char *)"records", (char *)"tombstones" };
+	char *paths[] = { (char *)"records", (char *)"tombstones", (char *)"conflicts" };
 	int error;
 
 	git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
 	dopts.pathspec.strings = paths;
-	dopts.pathspec.count = 2;
+	dopts.pathspec.count = 3;
 	if (git_oid_fromstr(&oid, base) < 0 || git_commit_lookup(&commit, ctx->s->repo, &oid) < 0 ||
 	    git_commit_tree(&old, commit) < 0) {
 		error = xch_error_set(XCH_ENOTFOUND, "the acknowledged state %.12s is not in the store; seal with --full", base);
@@ -546,6 +578,24 @@ static int select_changes(seal_ctx *ctx, const char *base)
 	for (size_t i = 0; i < git_diff_num_deltas(diff) && !error; i++) {
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
 		git_blob *blob = NULL;
+		if (!strncmp(d->old_file.path, "conflicts/", 10)) {
+			/*
+			 * A conflict resolved since: its outcome goes, even when the record's
+			 * bytes did not change (--ours), unless the record changed anyway.
+			 */
+			const char *file = strrchr(d->old_file.path, '/') + 1;
+			char id[200];
+			xch_record *r = NULL;
+			if (d->status != GIT_DELTA_DELETED || strlen(file) < 6 || strlen(file) - 5 >= sizeof(id))
+				continue;
+			snprintf(id, sizeof(id), "%.*s", (int)(strlen(file) - 5), file);
+			if (!changed_in(diff, id) && xch_store_get(&r, ctx->s, id) == 0 &&
+			    (!ctx->opts->type || !strcmp(ctx->opts->type, xch_record_type(r))))
+				error = select_record(r, ctx);
+			xch_record_free(r);
+			xch_error_clear();
+			continue;
+		}
 		if (d->status == GIT_DELTA_DELETED)
 			continue; /* a deleted record shows as its tombstone */
 		if ((error = git_blob_lookup(&blob, ctx->s->repo, &d->new_file.id)) < 0) {
@@ -805,7 +855,8 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	if (error < 0)
 		goto done;
 
-	if (out->incremental && ctx.nentries == 0 && json_array_size(ctx.tombstones) == 0) {
+	if (!opts->receipt && !ctx.explicit && ctx.nentries == 0 && json_array_size(ctx.tombstones) == 0 &&
+	    (out->incremental || opts->only_new)) {
 		out->nothing = 1; /* everything was acknowledged: no bundle, no sequence spent */
 		out->left_out = ctx.left_out;
 		goto done;

@@ -55,6 +55,45 @@ int xch_remote_add(xch_store *s, const char *name, const char *url)
 	return error;
 }
 
+int xch_remote_set_partners(xch_store *s, const char *name, const char *const *partners, size_t n)
+{
+	git_config *cfg = NULL;
+	xch_buf key = XCH_BUF_INIT, list = XCH_BUF_INIT;
+	git_buf url = GIT_BUF_INIT;
+	int error, fd;
+
+	XCH_ARG(s && name && (partners || !n));
+	for (size_t i = 0; i < n; i++) {
+		xch_partner *p = NULL;
+		if ((error = xch_partner_lookup(&p, s, partners[i])) < 0)
+			return error;
+		xch_partner_free(p);
+		xch_buf_printf(&list, "%s%s", i ? "," : "", partners[i]);
+	}
+	if ((error = xch_store_lock(&fd, s)) < 0)
+		goto done;
+	xch_buf_printf(&key, "xchremote.%s.url", name);
+	if ((error = git_repository_config(&cfg, s->repo)) < 0 || (error = git_config_get_string_buf(&url, cfg, key.ptr)) < 0) {
+		error = error == GIT_ENOTFOUND ? xch_error_set(XCH_ENOTFOUND, "no remote '%s'", name)
+		                               : xch_error_from_git(error, "cannot read remote '%s'", name);
+	} else {
+		xch_buf_clear(&key);
+		xch_buf_printf(&key, "xchremote.%s.partners", name);
+		error = n ? git_config_set_string(cfg, key.ptr, list.ptr) : git_config_delete_entry(cfg, key.ptr);
+		if (error == GIT_ENOTFOUND)
+			error = 0;
+		else if (error < 0)
+			error = xch_error_from_git(error, "cannot set the partners of remote '%s'", name);
+	}
+	xch_store_unlock(fd);
+done:
+	git_buf_dispose(&url);
+	git_config_free(cfg);
+	xch_buf_dispose(&key);
+	xch_buf_dispose(&list);
+	return error;
+}
+
 int xch_remote_remove(xch_store *s, const char *name)
 {
 	git_config *cfg = NULL;
@@ -115,7 +154,16 @@ int xch_remote_foreach(xch_store *s, xch_remote_cb cb, void *payload)
 			continue;
 		memcpy(name, e->name + strlen("xchremote."), len);
 		name[len] = '\0';
-		if ((error = cb(name, e->value, payload)) != 0)
+		{
+			git_buf partners = GIT_BUF_INIT;
+			xch_buf pkey = XCH_BUF_INIT;
+			xch_buf_printf(&pkey, "xchremote.%s.partners", name);
+			error = cb(name, e->value, git_config_get_string_buf(&partners, cfg, pkey.ptr) == 0 ? partners.ptr : NULL,
+			           payload);
+			git_buf_dispose(&partners);
+			xch_buf_dispose(&pkey);
+		}
+		if (error != 0)
 			break;
 	}
 	if (error == GIT_ITEROVER)
@@ -127,19 +175,21 @@ int xch_remote_foreach(xch_store *s, xch_remote_cb cb, void *payload)
 
 typedef struct {
 	const char *want;
-	char *name, *url;
+	char *name, *url, *partners;
 	size_t count;
 } remote_pick;
 
-static int pick_remote(const char *name, const char *url, void *payload)
+static int pick_remote(const char *name, const char *url, const char *partners, void *payload)
 {
 	remote_pick *p = payload;
 	p->count++;
 	if (p->want ? !strcmp(p->want, name) : p->count == 1) {
 		free(p->name);
 		free(p->url);
+		free(p->partners);
 		p->name = strdup(name);
 		p->url = strdup(url);
+		p->partners = partners ? strdup(partners) : NULL;
 	}
 	return 0;
 }
@@ -655,6 +705,37 @@ done:
 	return error;
 }
 
+/* Seal for the partners tied to the remote (all when none are), within those asked for. */
+static int seal_for_remote(xch_transport_result *out, xch_store *s, const char *outbox,
+                           const xch_transport_options *opts, const char *tied)
+{
+	xch_transport_options o = opts ? *opts : (xch_transport_options)XCH_TRANSPORT_OPTIONS_INIT;
+	const char **names = NULL;
+	char *copy = NULL, *tok, *save = NULL;
+	size_t n = 0;
+	int error;
+
+	if (!tied)
+		return xch_transport_seal_pending(out, s, outbox, opts, NULL);
+	if (!(copy = strdup(tied)) || !(names = calloc(strlen(tied) + 1, sizeof(*names)))) {
+		free(copy);
+		return xch_error_oom();
+	}
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		bool asked = !opts || !opts->partners;
+		for (size_t i = 0; opts && opts->partners && i < opts->npartners; i++)
+			asked |= !strcmp(opts->partners[i], tok);
+		if (asked)
+			names[n++] = tok;
+	}
+	o.partners = names;
+	o.npartners = n;
+	error = n ? xch_transport_seal_pending(out, s, outbox, &o, NULL) : 0;
+	free(names);
+	free(copy);
+	return error;
+}
+
 static int lock_channel(int *fd, xch_store *s, const char *name)
 {
 	xch_buf path = XCH_BUF_INIT;
@@ -668,7 +749,7 @@ static int lock_channel(int *fd, xch_store *s, const char *name)
 
 int xch_sync(xch_transport_result *out, xch_store *s, const char *name, int what, const xch_transport_options *opts)
 {
-	remote_pick pick = { name, NULL, NULL, 0 };
+	remote_pick pick = { name, NULL, NULL, NULL, 0 };
 	git_repository *mirror = NULL;
 	git_remote *remote = NULL;
 	outgoing_list l = { 0 };
@@ -702,7 +783,7 @@ int xch_sync(xch_transport_result *out, xch_store *s, const char *name, int what
 	/* the outbox keeps sealed files until a push took them: an interrupted sync sends them next time */
 	xch_buf_printf(&outbox, "%s/channels/%s.outbox", s->gitdir, pick.name);
 	if ((error = xch_mkdir_private(outbox.ptr, true)) < 0 ||
-	    (error = xch_transport_seal_pending(out, s, outbox.ptr, opts, NULL)) < 0 ||
+	    (error = seal_for_remote(out, s, outbox.ptr, opts, pick.partners)) < 0 ||
 	    (error = list_outbox(&l, s, outbox.ptr)) < 0)
 		goto done;
 	for (int attempt = 0; l.n > 0; attempt++) {
@@ -739,6 +820,7 @@ done:
 	git_repository_free(mirror);
 	free(pick.name);
 	free(pick.url);
+	free(pick.partners);
 	xch_buf_dispose(&me);
 	xch_buf_dispose(&outbox);
 	return error;

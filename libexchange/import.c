@@ -431,12 +431,22 @@ static int merge_one(merge_ctx *m, const char *id, const char *type, const json_
 shared:
 	if (error < 0)
 		goto done;
-	/* what we now share with this partner is what they sent */
+	/*
+	 * What we now share with this partner is what they sent; it supersedes
+	 * what we last sent them (their next versions descend from theirs), so
+	 * a sent/ entry that remains is always newer than the shared/ one.
+	 */
 	if (theirs_oid) {
 		git_oid_cpy(&oid, theirs_oid);
 		error = xch_change_put_oid(m->ch, spath.ptr, &oid);
 	} else {
 		error = xch_change_put_file(m->ch, spath.ptr, NULL, 0);
+	}
+	if (!error) {
+		xch_buf sent = XCH_BUF_INIT;
+		xch_buf_printf(&sent, "sent/%s", spath.ptr + strlen("shared/"));
+		error = xch_change_put_file(m->ch, sent.ptr, NULL, 0);
+		xch_buf_dispose(&sent);
 	}
 done:
 	xch_merge_conflicts_clear(&conf);

@@ -797,7 +797,7 @@ static int check_end(xch_payload_reader *r)
 				return xch_error_set(XCH_EMALFORMED,
 					"malformed payload archive: data after the end of the archive");
 		if ((tail += got) > XCH_PAYLOAD_PADDING_MAX)
-			return xch_error_set(XCH_EMALFORMED, "malformed payload archive: more than %u bytes of "
+			return xch_error_set(XCH_ETOOBIG, "malformed payload archive: more than %u bytes of "
 			                     "padding after the end of the archive", XCH_PAYLOAD_PADDING_MAX);
 		if (got < INFLATE_OUT)
 			return 0;

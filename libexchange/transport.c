@@ -240,6 +240,7 @@ int xch_transport_seal_pending(xch_transport_result *out, xch_store *s, const ch
 			so.to = to;
 			so.nto = 1;
 			so.receipt = receipt;
+			so.only_new = 1;
 			so.output = path.ptr;
 			if ((error = xch_bundle_seal(&res, s, &so)) == 0 && !res.nothing) {
 				if (index)

@@ -60,7 +60,7 @@ as agency xch add --attach "$top/examples/attachments/riverside-scada-open-ports
 as agency xch list
 
 step "Workflow A: agency to company over git (the remote only ever holds ciphertext)"
-as agency xch remote add channel "$T/channel.git"
+as agency xch remote add --for company channel "$T/channel.git"
 as company xch remote add channel "$T/channel.git"
 as agency xch seal --to company --dry-run
 as agency xch sync

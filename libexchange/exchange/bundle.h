@@ -29,10 +29,12 @@ typedef struct {
 	void *notify_payload;
 	int full;                  /* everything, even what the partner acknowledged */
 	int receipt;               /* a receipt for to[0] instead of records */
+	int only_new;              /* leave out what an earlier bundle to them carried, acknowledged
+	                              or not (sync and export: that bundle is on its way) */
 } xch_seal_options;
 
 #define XCH_SEAL_OPTIONS_VERSION 1
-#define XCH_SEAL_OPTIONS_INIT { XCH_SEAL_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, NULL, 0, 0, NULL, NULL, 0, 0 }
+#define XCH_SEAL_OPTIONS_INIT { XCH_SEAL_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, NULL, 0, 0, NULL, NULL, 0, 0, 0 }
 
 typedef struct {
 	char bundle_id[33];

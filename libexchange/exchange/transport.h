@@ -61,8 +61,15 @@ XCH_BEGIN_DECL
  * (credential helpers) for http; no secret is stored.
  */
 XCH_EXTERN(int) xch_remote_add(xch_store *s, const char *name, const char *url);
+/*
+ * Tie partners to a remote: xch sync seals only for them (a partner reached
+ * by USB must not have its bundles pushed to a git host). Without any, a
+ * remote serves every partner.
+ */
+XCH_EXTERN(int) xch_remote_set_partners(xch_store *s, const char *name, const char *const *partners, size_t n);
 XCH_EXTERN(int) xch_remote_remove(xch_store *s, const char *name);
-typedef int (*xch_remote_cb)(const char *name, const char *url, void *payload);
+/* partners: comma-separated names tied to the remote, or NULL for all. */
+typedef int (*xch_remote_cb)(const char *name, const char *url, const char *partners, void *payload);
 XCH_EXTERN(int) xch_remote_foreach(xch_store *s, xch_remote_cb cb, void *payload);
 
 /* What a sync does: fetch and import (pull), seal and push (push), or both. */
