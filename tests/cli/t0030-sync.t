@@ -175,8 +175,11 @@ test_expect 'the remote: branch main only, to/<FPR>/<sender>-<channel>-<sequence
 	rgit chan.git fsck --strict --no-progress
 '
 
-test_expect 'with several remotes, sync wants a name' '
-	run 0 by agency xch remote add other "$SRV/path.git" &&
+test_expect 'with several remotes, sync wants a name; --for ties partners to a remote' '
+	run 2 by agency xch remote add --for nobody other "$SRV/path.git" && grep_err "no partner .nobody." &&
+	run 0 by agency xch remote list && [ "$(wc -l < "$T/out")" -eq 1 ] &&
+	run 0 by agency xch remote add --for company other "$SRV/path.git" &&
+	run 0 by agency xch remote list && grep_out "^other +$SRV/path\.git \(for company\)$" &&
 	run 2 by agency xch sync && grep_err "several remotes" &&
 	run 0 by agency xch sync origin && grep_out "^pulled: 0 imported" &&
 	run 0 by agency xch remote rm other &&
@@ -275,24 +278,9 @@ test_expect 'after the race each side imports all five, in order, and the exchan
 	acked agency company && acked company agency
 '
 
-# test_expect_todo DESCRIPTION SCRIPT: a known bug: TAP "# TODO", an
-# expected failure; passing (XPASS) fails the suite, so fixing the bug
-# means turning this into test_expect.
-test_expect_todo() {
-	test_count=$((test_count + 1))
-	if (eval "$2") >"$T/log" 2>&1; then
-		echo "ok $test_count - $1 # TODO known bug, now fixed: make it test_expect"
-	else
-		echo "not ok $test_count - $1 # TODO known bug"
-		sed 's/^/# /' "$T/log"
-	fi
-}
-
 # Each side edited one record five times, a bundle each time, none
-# acknowledged in between: the recipient must take them in turn. Since the
-# manifests carry a per-record base (a394a6f), bundles 2 to 5 each conflict
-# with bundle 1 at the recipient, which keeps round 1.
-test_expect_todo 'successive bundles from one sender are no conflict: each side ends with the last version' '
+# acknowledged in between: the recipient takes them in turn, no conflict.
+test_expect 'successive bundles from one sender are no conflict: each side ends with the last version' '
 	run 0 by agency xch conflicts && no_out &&
 	run 0 by company xch conflicts && no_out &&
 	[ "$(field company ADV-2026-0001 title)" = "agency round 5" ] &&
