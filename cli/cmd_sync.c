@@ -3,15 +3,30 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "cli.h"
+
+typedef struct {
+	size_t bundles, receipts; /* files the remote took */
+} pushed_count;
 
 static void report(const char *file, int error, const char *what, void *payload)
 {
-	(void)payload;
-	if (error)
+	pushed_count *pc = payload;
+	size_t len = strlen(file);
+
+	if (error) {
 		fprintf(stderr, "xch: '%s': %s\n", file, xch_error_last()->message);
-	else
-		printf("%s: %s\n", file, what);
+		return;
+	}
+	printf("%s: %s\n", file, what);
+	if (!strcmp(what, "pushed")) {
+		if (len > 12 && !strcmp(file + len - 12, "-receipt.xch"))
+			pc->receipts++;
+		else
+			pc->bundles++;
+	}
 }
 
 static int run(const char *command, const char *summary, int what, int argc, char **argv)
@@ -20,6 +35,7 @@ static int run(const char *command, const char *summary, int what, int argc, cha
 	int allow_gap = 0, error, rc = EXIT_OK;
 	xch_transport_options opts = XCH_TRANSPORT_OPTIONS_INIT;
 	xch_transport_result res;
+	pushed_count pushed = { 0, 0 };
 	xch_store *s = NULL;
 	const cli_opt options[] = {
 		{ CLI_OPT_FLAG, 0, "allow-gap", NULL, &allow_gap, what & XCH_SYNC_PULL ? 0 : CLI_OPT_HIDDEN,
@@ -32,6 +48,7 @@ static int run(const char *command, const char *summary, int what, int argc, cha
 		return error == CLI_PARSE_HELP ? EXIT_OK : EXIT_USAGE;
 	opts.allow_gap = allow_gap;
 	opts.notify = report;
+	opts.notify_payload = &pushed;
 	if ((error = cli_open_store(&s)) < 0) {
 		rc = cli_fail(error);
 		goto done;
@@ -39,9 +56,10 @@ static int run(const char *command, const char *summary, int what, int argc, cha
 	error = xch_sync(&res, s, name, what, &opts);
 	if (what & XCH_SYNC_PULL)
 		printf("pulled: %zu imported, %zu imported before, %zu refused\n", res.imported, res.already, res.refused);
+	/* what reached the remote: sealed now, or left in the outbox by an interrupted sync */
 	if (what & XCH_SYNC_PUSH)
-		printf("pushed: %zu bundle%s, %zu receipt%s\n", res.sealed, res.sealed == 1 ? "" : "s", res.receipts,
-		       res.receipts == 1 ? "" : "s");
+		printf("pushed: %zu bundle%s, %zu receipt%s\n", pushed.bundles, pushed.bundles == 1 ? "" : "s",
+		       pushed.receipts, pushed.receipts == 1 ? "" : "s");
 	if (error < 0)
 		rc = cli_fail(error);
 done:
