@@ -295,10 +295,11 @@ test_expect 'a sync that cannot push keeps its bundle in the outbox; the next sy
 	r=$(rgit chan.git rev-parse main) &&
 	touch "$T/no-push" &&
 	run 2 by agency xch sync; rm -f "$T/no-push" &&
-	grep_out "bundle-company-[0-9a-f]{12}\.xch: bundle$" && grep_err "cannot push to remote .origin." &&
+	grep_out "bundle-company-[0-9a-f]{12}\.xch: bundle$" && grep_out "^pushed: 0 bundles, 0 receipts$" &&
+	grep_err "cannot push to remote .origin." &&
 	[ "$(rgit chan.git rev-parse main)" = "$r" ] &&
 	[ "$(outbox agency origin | grep -c "\.xch$")" -eq 1 ] &&
-	run 0 by agency xch sync && grep_out "^pushed: 0 bundles, 0 receipts$" &&
+	run 0 by agency xch sync && grep_out "^pushed: 1 bundle, 0 receipts$" &&
 	f=$(pushed_one) && [ -n "$f" ] && rgit chan.git cat-file -e "main:$f" &&
 	[ -z "$(outbox agency origin)" ] &&
 	run 0 by company xch sync && grep_out "^${f#to/*/}: imported$" &&
@@ -315,7 +316,7 @@ test_expect 'a sync killed (SIGKILL) as it connects to push is simply run again'
 	[ $? -ne 0 ] && cat "$T/out" &&
 	[ "$(rgit chan.git rev-parse main)" = "$r" ] &&
 	[ "$(outbox agency origin | grep -c "\.xch$")" -eq 1 ] &&
-	run 0 by agency xch sync && grep_out "^pushed: 0 bundles, 0 receipts$" &&
+	run 0 by agency xch sync && grep_out "^pushed: 1 bundle, 0 receipts$" &&
 	f=$(pushed_one) && [ -n "$f" ] && rgit chan.git cat-file -e "main:$f" &&
 	[ -z "$(outbox agency origin)" ] &&
 	run 0 by company xch sync && grep_out "^${f#to/*/}: imported$" &&
