@@ -28,8 +28,8 @@
 typedef struct {
 	char *id;
 	char *type;
-	json_t *json;     /* theirs, owned */
-	git_oid oid;
+	git_oid oid;      /* theirs, read again at merge time: records are not all kept in memory */
+	char *atts;       /* SHA-256s of the attachments it names, "sha\n..." or NULL */
 	bool unchanged;   /* the sender did not change it since we last shared it */
 	char base[XCH_SHA256_HEXSIZE + 1]; /* the version the sender's copy is based on, or "" */
 } in_record;
@@ -173,7 +173,17 @@ static int sink_end(void *payload, bool ok)
 		snprintf(ir->base, sizeof(ir->base), "%s", xch_json_str(is->entry, "base"));
 	ir->id = strdup(xch_record_id(r));
 	ir->type = strdup(xch_record_type(r));
-	ir->json = json_incref((json_t *)xch_record_json(r));
+	for (size_t k = 0; k < xch_record_attachment_count(r); k++) {
+		const char *sha, *name;
+		xch_buf list = XCH_BUF_INIT;
+		if (xch_record_attachment(r, k, &name, NULL, NULL, &sha) < 0)
+			continue;
+		if (ir->atts)
+			xch_buf_puts(&list, ir->atts);
+		xch_buf_printf(&list, "%s %s\n", sha, name);
+		free(ir->atts);
+		ir->atts = xch_buf_detach(&list);
+	}
 	is->nrecs++;
 	if (!ir->id || !ir->type)
 		error = xch_error_oom();
@@ -190,7 +200,7 @@ static void sink_dispose(import_sink *is)
 	for (size_t i = 0; i < is->nrecs; i++) {
 		free(is->recs[i].id);
 		free(is->recs[i].type);
-		json_decref(is->recs[i].json);
+		free(is->recs[i].atts);
 	}
 	free(is->recs);
 	free(is->atts);
@@ -594,20 +604,23 @@ static int check_attachments(xch_change *ch, const import_sink *is)
 	int error = 0;
 
 	for (size_t i = 0; i < is->nrecs && !error; i++) {
-		json_t *a;
-		size_t k;
-		json_array_foreach(json_object_get(is->recs[i].json, "attachments"), k, a) {
-			const char *sha = xch_json_str(a, "sha256");
+		char *line = is->recs[i].atts, *next;
+		for (; line && *line && !error; line = next) {
+			char sha[XCH_SHA256_HEXSIZE + 1];
+			const char *name = line + XCH_SHA256_HEXSIZE + 1;
 			bool found = false;
 			git_oid oid;
-			for (size_t j = 0; sha && j < is->natts && !found; j++)
+			next = strchr(line, '\n');
+			next = next ? next + 1 : line + strlen(line);
+			snprintf(sha, sizeof(sha), "%.64s", line);
+			for (size_t j = 0; j < is->natts && !found; j++)
 				found = !strcmp(is->atts[j].sha256, sha);
-			if (!found && sha && xch_store_attachment_path(&path, sha) == 0)
+			if (!found && xch_store_attachment_path(&path, sha) == 0)
 				found = xch_change_lookup(ch, path.ptr, &oid);
 			if (!found) {
-				error = xch_error_set(XCH_ETAMPERED, "record '%s' names attachment '%s', which is neither "
+				error = xch_error_set(XCH_ETAMPERED, "record '%s' names attachment '%.*s', which is neither "
 				                      "in the bundle nor in our store", is->recs[i].id,
-				                      xch_json_str(a, "name") ? xch_json_str(a, "name") : "?");
+				                      (int)(next - name - 1), name);
 				break;
 			}
 		}
@@ -831,9 +844,23 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 				continue;
 			}
 		}
-		if ((error = merge_one(&m, is.recs[i].id, is.recs[i].type, is.recs[i].json, &is.recs[i].oid, NULL,
-		                       is.recs[i].base)) < 0)
-			goto done;
+		{
+			json_t *theirs = NULL;
+			git_blob *blob = NULL;
+			if ((error = git_blob_lookup(&blob, s->repo, &is.recs[i].oid)) < 0) {
+				error = xch_error_from_git(error, "cannot read record '%s'", is.recs[i].id);
+				goto done;
+			}
+			error = xch_json_parse(&theirs, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+			                       is.recs[i].id);
+			git_blob_free(blob);
+			if (!error)
+				error = merge_one(&m, is.recs[i].id, is.recs[i].type, theirs, &is.recs[i].oid, NULL,
+				                  is.recs[i].base);
+			json_decref(theirs);
+			if (error < 0)
+				goto done;
+		}
 	}
 	json_array_foreach(tombs, i, t)
 		if ((error = merge_one(&m, xch_json_str(t, "id"), xch_json_str(t, "type"), NULL, NULL, t,
