@@ -103,6 +103,22 @@ int xch_remote_remove(xch_store *s, const char *name)
 	XCH_ARG(s && name);
 	if (!xch_name_valid(name, 64))
 		return xch_error_set(XCH_EINVALID, "invalid remote name '%s'", name);
+	{
+		/* sealed files waiting in the outbox would be stranded: nothing seals them again */
+		DIR *d;
+		struct dirent *de;
+		size_t waiting = 0;
+		xch_buf_printf(&dir, "%s/channels/%s.outbox", s->gitdir, name);
+		if ((d = opendir(dir.ptr))) {
+			while ((de = readdir(d)))
+				waiting += de->d_name[0] != '.' && strstr(de->d_name, ".xch") != NULL;
+			closedir(d);
+		}
+		xch_buf_clear(&dir);
+		if (waiting)
+			return xch_error_set(XCH_EEXISTS, "remote '%s' has %zu sealed file%s not pushed yet; run "
+			                     "'xch sync %s' first", name, waiting, waiting == 1 ? "" : "s", name);
+	}
 	if ((error = xch_store_lock(&fd, s)) < 0)
 		return error;
 	xch_buf_printf(&key, "xchremote.%s.url", name);
@@ -115,6 +131,12 @@ int xch_remote_remove(xch_store *s, const char *name)
 		xch_rmtree(dir.ptr);
 		xch_buf_clear(&dir);
 		xch_buf_printf(&dir, "%s/channels/%s.seen", s->gitdir, name);
+		unlink(dir.ptr);
+		xch_buf_clear(&dir);
+		xch_buf_printf(&dir, "%s/channels/%s.outbox", s->gitdir, name);
+		xch_rmtree(dir.ptr);
+		xch_buf_clear(&dir);
+		xch_buf_printf(&dir, "%s/channels/%s.lock", s->gitdir, name);
 		unlink(dir.ptr);
 	}
 	git_config_free(cfg);

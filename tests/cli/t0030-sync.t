@@ -382,4 +382,15 @@ test_expect 'a remote added again: every file is seen anew, imported before, not
 	[ "$(tip company)" = "$c" ]
 '
 
+test_expect 'remote rm refuses while sealed files wait in the outbox' '
+	edit agency ADV-2026-0003 title "waiting in the outbox" &&
+	touch "$T/no-push" &&
+	run 2 by agency xch sync; rm -f "$T/no-push" &&
+	[ "$(outbox agency origin | grep -c "\.xch$")" -eq 1 ] &&
+	run 2 by agency xch remote rm origin &&
+	grep_err "^xch: remote .origin. has 1 sealed file not pushed yet; run .xch sync origin. first$" && one_line_err &&
+	run 0 by agency xch remote list && grep_out "^origin " &&
+	run 9 by agency xch sync && grep_out "^pushed: 1 bundle, 0 receipts$" && [ -z "$(outbox agency origin)" ]
+'
+
 test_done
