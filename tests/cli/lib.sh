@@ -119,3 +119,9 @@ tree_digest() {
 		[ -f "$f" ] && sha256sum < "$f" || echo
 	done) | sha256sum
 }
+
+# LeakSanitizer cannot work under ptrace: in a sanitizer build, xch run
+# under strace (fault injection, syscall traces) has leak checks off.
+strace() {
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" command strace "$@"
+}

@@ -606,7 +606,7 @@ static void test_large_payload_base256(void **state)
 	memset(h + 124, 0, 12);
 	h[124] = 0x80;
 	for (int i = 11; i >= 1; i--)
-		h[124 + i] = (unsigned char)(size >> (8 * (11 - i)));
+		h[124 + i] = 11 - i < 8 ? (unsigned char)(size >> (8 * (11 - i))) : 0;
 	fix_checksum(h);
 	assert_true((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
 	assert_int_equal(pwrite(fd, h, 512, 0), 512);
