@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench-bundle.sh: xch seal / open / verify against the stock pipelines
+# bench-bundle.sh: xch seal / open / verify / import against the stock tools
 #   tar -cf - DIR | gzip -6 | gpg --sign --encrypt -r company -u agency
 #   tar -cf - DIR | pigz -6 | gpg --sign --encrypt -r company -u agency
 #   gpg --decrypt | tar -xzf -        (and gpg --decrypt | pigz -d | tar -xf -)
@@ -8,13 +8,16 @@
 #
 #   XCH=_build/xch bench/bench-bundle.sh [options]
 #
-#   --rounds N          timed rounds (default 5; 3 with --big)
+#   --rounds N          timed rounds (default 5; 2 with --big)
 #   --records N         records in the dataset (default 20000, about 5 KB each)
 #   --attachments K     binary attachments (default 4; 30 with --big)
 #   --attachment-mib M  MiB each (default 32)
-#   --big               a bundle of about 1 GiB (30 x 32 MiB + the records)
-#   --no-import         skip xch import (into a fresh store each round)
-#                       against git add -A && git commit of the same files
+#   --big               a bundle of about 1 GiB (30 x 32 MiB + the records);
+#                       without the import commands unless --import is given
+#   --import, --no-import
+#                       time (or not) xch import into a fresh store against
+#                       git add -A && git commit of the same files (default:
+#                       yes, but not with --big)
 #   --no-tree-rss       skip the untimed warm-up round that samples the memory
 #                       of whole process trees (it also warms the caches)
 #   --keep              keep the run directory (bundles and extracted trees)
@@ -26,7 +29,7 @@
 
 . "$(dirname "$0")/common.sh"
 
-rounds='' records=20000 attachments='' mib=32 big=0 tree=1 import=1
+rounds='' records=20000 attachments='' mib=32 big=0 tree=1 import=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) rounds=$2; shift ;;
@@ -35,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--attachment-mib) mib=$2; shift ;;
 	--big) big=1 ;;
 	--no-tree-rss) tree=0 ;;
+	--import) import=1 ;;
 	--no-import) import=0 ;;
 	--keep) KEEP_RUN=1 ;;
 	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
@@ -43,9 +47,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 if [ "$big" = 1 ]; then
-	: "${rounds:=3}" "${attachments:=30}"
+	: "${rounds:=2}" "${attachments:=30}" "${import:=0}"
 else
-	: "${rounds:=5}" "${attachments:=4}"
+	: "${rounds:=5}" "${attachments:=4}" "${import:=1}"
 fi
 
 bench_find_xch
