@@ -109,6 +109,7 @@ typedef struct {
 	size_t left_out;
 	bool explicit;
 	git_tree *head;  /* the store's tree as the seal began */
+	bool forced;     /* selecting a record whose conflict was resolved: it goes even if sent before */
 } seal_ctx;
 
 /*
@@ -238,7 +239,7 @@ static int select_record(const xch_record *r, void *payload)
 		return xch_error_from_git(error, "cannot hash record '%s'", xch_record_id(r));
 	if ((unchanged = shared_with_all(ctx, r, &oid)) && !ctx->opts->full && !ctx->explicit)
 		return 0; /* they have this version: it came from them */
-	if (ctx->opts->only_new && !ctx->opts->full && !ctx->explicit && sent_to_all(ctx, r, &oid))
+	if (ctx->opts->only_new && !ctx->opts->full && !ctx->explicit && !ctx->forced && sent_to_all(ctx, r, &oid))
 		return 0; /* an earlier bundle carries this version to them */
 	{
 		/* a record in conflict stays home until it is resolved */
@@ -354,10 +355,45 @@ static bool tombstone_for_all(seal_ctx *ctx, const json_t *t)
 
 static void agreed_base(char hex[XCH_SHA256_HEXSIZE + 1], seal_ctx *ctx, const char *type, const char *id);
 
+/* The blob id of id's tombstone in the store (false if none). */
+static bool tombstone_oid(git_oid *out, git_tree *head, const char *id)
+{
+	xch_buf tp = XCH_BUF_INIT;
+	git_tree_entry *e = NULL;
+	bool found = head && id && xch_store_tombstone_path(&tp, id) == 0 &&
+	             git_tree_entry_bypath(&e, head, tp.ptr) == 0;
+	if (found)
+		git_oid_cpy(out, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	xch_buf_dispose(&tp);
+	return found;
+}
+
+/* Did an earlier bundle carry this very deletion to every recipient (sent/ holds the tombstone)? */
+static bool deletion_sent_to_all(seal_ctx *ctx, const json_t *t)
+{
+	xch_buf rp = XCH_BUF_INIT, sp = XCH_BUF_INIT;
+	git_oid toid;
+	bool all = tombstone_oid(&toid, ctx->head, xch_json_str(t, "id")) &&
+	           xch_store_record_path(&rp, xch_json_str(t, "type"), xch_json_str(t, "id")) == 0;
+
+	for (size_t i = 0; i < ctx->opts->nto && all; i++) {
+		git_tree_entry *e = NULL;
+		xch_buf_clear(&sp);
+		all = xch_buf_printf(&sp, "sent/%s/%s", ctx->opts->to[i], rp.ptr + 8) == 0 &&
+		      git_tree_entry_bypath(&e, ctx->head, sp.ptr) == 0 && git_oid_equal(git_tree_entry_id(e), &toid);
+		git_tree_entry_free(e);
+	}
+	xch_buf_dispose(&rp);
+	xch_buf_dispose(&sp);
+	return all;
+}
+
 static int add_tombstone(seal_ctx *ctx, json_t *t)
 {
 	char base[XCH_SHA256_HEXSIZE + 1];
-	if (!tombstone_for_all(ctx, t)) {
+	if (!tombstone_for_all(ctx, t) ||
+	    (ctx->opts->only_new && !ctx->opts->full && deletion_sent_to_all(ctx, t))) {
 		json_decref(t);
 		return 0;
 	}
@@ -590,8 +626,11 @@ static int select_changes(seal_ctx *ctx, const char *base)
 				continue;
 			snprintf(id, sizeof(id), "%.*s", (int)(strlen(file) - 5), file);
 			if (!changed_in(diff, id) && xch_store_get(&r, ctx->s, id) == 0 &&
-			    (!ctx->opts->type || !strcmp(ctx->opts->type, xch_record_type(r))))
+			    (!ctx->opts->type || !strcmp(ctx->opts->type, xch_record_type(r)))) {
+				ctx->forced = true;
 				error = select_record(r, ctx);
+				ctx->forced = false;
+			}
 			xch_record_free(r);
 			xch_error_clear();
 			continue;
@@ -1013,8 +1052,15 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 			if ((error = xch_store_record_path(&rp, xch_json_str(t, "type"), xch_json_str(t, "id"))) == 0)
 				for (size_t k = 0; k < opts->nto && !error; k++) {
 					xch_buf_clear(&sp);
+					/*
+					 * sent/ keeps the tombstone: the recipient had the record (so a lost
+					 * deletion can go again), and this deletion went (sync and export
+					 * need not send it twice)
+					 */
+					git_oid toid;
 					if ((error = xch_buf_printf(&sp, "sent/%s/%s", opts->to[k], rp.ptr + 8)) == 0)
-						error = xch_change_put_file(ch, sp.ptr, NULL, 0);
+						error = tombstone_oid(&toid, ctx.head, xch_json_str(t, "id"))
+						        ? xch_change_put_oid(ch, sp.ptr, &toid) : xch_change_put_file(ch, sp.ptr, NULL, 0);
 				}
 			xch_buf_dispose(&rp);
 			xch_buf_dispose(&sp);

@@ -129,6 +129,10 @@ int xch_remote_remove(xch_store *s, const char *name)
 	} else {
 		xch_buf_printf(&dir, "%s/channels/%s.git", s->gitdir, name);
 		xch_rmtree(dir.ptr);
+		xch_buf_clear(&key);
+		xch_buf_printf(&key, "xchremote.%s.partners", name);
+		git_config_delete_entry(cfg, key.ptr); /* the tie goes with the remote */
+		xch_error_clear();
 		xch_buf_clear(&dir);
 		xch_buf_printf(&dir, "%s/channels/%s.seen", s->gitdir, name);
 		unlink(dir.ptr);

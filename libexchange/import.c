@@ -1106,15 +1106,28 @@ static int count_changes(size_t *out, xch_store *s, git_tree *old, git_tree *now
 			shared = git_tree_entry_bypath(&e, now, sp.ptr) == 0 &&
 			         git_oid_equal(git_tree_entry_id(e), &d->new_file.id);
 		} else {
-			/* tombstones/<xx>/<id>.json: did the partner have the record? */
+			/*
+			 * tombstones/<xx>/<id>.json: pending if the partner had the record (it
+			 * sent it to us, or we sent it) and this deletion has not gone to it
+			 */
 			json_t *t = NULL;
 			git_blob *blob = NULL;
 			shared = true;
 			if (git_blob_lookup(&blob, s->repo, &d->new_file.id) == 0 &&
 			    xch_json_parse(&t, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), "tombstone") == 0 &&
 			    xch_store_record_path(&rp, xch_json_str(t, "type"), xch_json_str(t, "id")) == 0 &&
-			    xch_buf_printf(&sp, "shared/%s/%s", partner, rp.ptr + 8) == 0)
-				shared = git_tree_entry_bypath(&e, now, sp.ptr) != 0;
+			    xch_buf_printf(&sp, "sent/%s/%s", partner, rp.ptr + 8) == 0) {
+				bool had, went = false;
+				had = git_tree_entry_bypath(&e, now, sp.ptr) == 0;
+				if (had)
+					went = git_oid_equal(git_tree_entry_id(e), &d->new_file.id);
+				git_tree_entry_free(e);
+				e = NULL;
+				xch_buf_clear(&sp);
+				if (!had && xch_buf_printf(&sp, "shared/%s/%s", partner, rp.ptr + 8) == 0)
+					had = git_tree_entry_bypath(&e, now, sp.ptr) == 0;
+				shared = !had || went;
+			}
 			json_decref(t);
 			git_blob_free(blob);
 			xch_error_clear();

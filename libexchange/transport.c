@@ -92,9 +92,9 @@ static bool already_sent(xch_store *s, const char *name, char last_id[33])
 		goto done;
 	{
 		/* records and tombstones as trees: equal ids, equal content */
-		static const char *const dirs[] = { "records", "tombstones" };
+		static const char *const dirs[] = { "records", "tombstones", "conflicts" };
 		same = true;
-		for (size_t i = 0; i < 2 && same; i++) {
+		for (size_t i = 0; i < 3 && same; i++) {
 			int ha = git_tree_entry_bypath(&a, head, dirs[i]), hb = git_tree_entry_bypath(&b, old, dirs[i]);
 			same = (ha != 0 && hb != 0) ||
 			       (ha == 0 && hb == 0 && git_oid_equal(git_tree_entry_id(a), git_tree_entry_id(b)));
