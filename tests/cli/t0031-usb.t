@@ -278,4 +278,16 @@ test_expect 'index.json lists every exported file with its size and SHA-256' '
 	[ "$(sed -n "s/^sent: *sequence \([0-9]*\), acknowledged \([0-9]*\)$/\1 \2/p" "$T/out" | awk "{ print (\$1 == \$2) }")" = 1 ]
 '
 
+test_expect 'a deletion alone travels, once per export, until acknowledged' '
+	run 0 by agency xch rm ADV-2026-0003 &&
+	run 0 by agency xch partner show site && grep_out "^pending: +1 " &&
+	run 0 by agency xch export --to "$USB" --for site && grep_out "^exported 1 bundle and 0 receipts" &&
+	d=$(newest "bundle-site-*.xch") &&
+	run 0 by agency xch export --to "$USB" --for site && grep_out "^exported 0 bundles and 0 receipts" &&
+	run 0 by site xch import "$d" && grep_out ", 1 deleted, " &&
+	run 2 by site xch show ADV-2026-0003 && grep_err "was deleted" &&
+	run 0 by site xch export --to "$USB" && grep_out "^exported 0 bundles and 1 receipt" &&
+	run 0 by agency xch import "$USB" && run 0 by agency xch partner show site && grep_out "^pending: +0 "
+'
+
 test_done
