@@ -404,38 +404,15 @@ static int add_tombstone(seal_ctx *ctx, json_t *t)
 	return json_array_append_new(ctx->tombstones, t) < 0 ? xch_error_oom() : 0;
 }
 
+static int tombstone_cb(json_t *t, const char *name, void *payload)
+{
+	(void)name;
+	return add_tombstone(payload, json_incref(t));
+}
+
 static int collect_tombstones(seal_ctx *ctx)
 {
-	git_tree *tree = NULL, *top = NULL;
-	git_tree_entry *e = NULL;
-	int error = 0;
-
-	if ((error = xch_store_head_tree(&tree, NULL, ctx->s)) < 0)
-		return error;
-	if (git_tree_entry_bypath(&e, tree, "tombstones") != 0 ||
-	    git_tree_lookup(&top, ctx->s->repo, git_tree_entry_id(e)) < 0)
-		goto done;
-	for (size_t i = 0; i < git_tree_entrycount(top) && !error; i++) {
-		git_tree *shard = NULL;
-		if (git_tree_lookup(&shard, ctx->s->repo, git_tree_entry_id(git_tree_entry_byindex(top, i))) < 0)
-			continue;
-		for (size_t j = 0; j < git_tree_entrycount(shard) && !error; j++) {
-			git_blob *blob = NULL;
-			json_t *t = NULL;
-			if (git_blob_lookup(&blob, ctx->s->repo, git_tree_entry_id(git_tree_entry_byindex(shard, j))) < 0)
-				continue;
-			if ((error = xch_json_parse(&t, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
-			                            "tombstone")) == 0)
-				error = add_tombstone(ctx, t);
-			git_blob_free(blob);
-		}
-		git_tree_free(shard);
-	}
-done:
-	git_tree_free(top);
-	git_tree_entry_free(e);
-	git_tree_free(tree);
-	return error;
+	return xch_store_walk_json(ctx->s, ctx->head, "tombstones", tombstone_cb, ctx);
 }
 
 typedef struct {

@@ -629,6 +629,16 @@ static int check_attachments(xch_change *ch, const import_sink *is)
 	return error;
 }
 
+/* A channel's state after delivering bundle_id as sequence seq: remembered for replays. */
+static void record_delivery(json_t *state, json_int_t seq, const char *bundle_id)
+{
+	json_t *ids = json_object_get(state, "bundles");
+	json_object_set_new(state, "sequence", json_integer(seq));
+	json_array_append_new(ids, json_string(bundle_id));
+	while (json_array_size(ids) > KEEP_BUNDLE_IDS)
+		json_array_remove(ids, 0);
+}
+
 /* state/in/<partner>/<channel>.json: the last sequence delivered and recent bundle ids. */
 static int check_sequence(json_t **state_out, xch_buf *path, xch_change *ch, xch_store *s, const char *partner,
                           const char *channel, json_int_t seq, const char *bundle_id, bool allow_gap)
@@ -743,7 +753,7 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 	xch_entry_sink sink = { sink_manifest, sink_begin, sink_write, sink_end, &is };
 	xch_bundle_info *info = NULL;
 	xch_change *ch = NULL;
-	json_t *state = NULL, *tombs, *t, *ids;
+	json_t *state = NULL, *tombs, *t;
 	xch_buf state_path = XCH_BUF_INIT, msg = XCH_BUF_INIT, apath = XCH_BUF_INIT;
 	merge_ctx m = { 0 };
 	git_oid line;
@@ -786,11 +796,7 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 		out->receipt = 1;
 		if ((error = apply_receipt(ch, s, partner, is.manifest, &out->acknowledged)) < 0)
 			goto done;
-		json_object_set_new(state, "sequence", json_integer(seq));
-		ids = json_object_get(state, "bundles");
-		json_array_append_new(ids, json_string(bundle_id));
-		while (json_array_size(ids) > KEEP_BUNDLE_IDS)
-			json_array_remove(ids, 0);
+		record_delivery(state, seq, bundle_id);
 		json_object_set_new(state, "receipt", json_true());
 		if ((error = put_json(ch, state_path.ptr, state)) < 0)
 			goto done;
@@ -868,11 +874,7 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 			goto done;
 
 	/* 3. delivery state, then one commit moves the branch */
-	json_object_set_new(state, "sequence", json_integer(seq));
-	ids = json_object_get(state, "bundles");
-	json_array_append_new(ids, json_string(bundle_id));
-	while (json_array_size(ids) > KEEP_BUNDLE_IDS)
-		json_array_remove(ids, 0);
+	record_delivery(state, seq, bundle_id);
 	json_object_set_new(state, "receipt_pending", json_true());
 	if ((error = put_json(ch, state_path.ptr, state)) < 0 || (error = xch_change_add_parent(ch, &line)) < 0)
 		goto done;
@@ -938,42 +940,18 @@ static int conflict_from_json(json_t *j, xch_conflict_cb cb, void *payload)
 	return error;
 }
 
+static int conflict_cb(json_t *j, const char *name, void *payload)
+{
+	conflicts_ctx *ctx = payload;
+	(void)name;
+	return conflict_from_json(j, ctx->cb, ctx->payload);
+}
+
 int xch_conflicts_foreach(xch_store *s, xch_conflict_cb cb, void *payload)
 {
-	git_tree *tree = NULL, *top = NULL;
-	git_tree_entry *e = NULL;
-	int error;
-
+	conflicts_ctx ctx = { cb, payload };
 	XCH_ARG(s && cb);
-	if ((error = xch_store_head_tree(&tree, NULL, s)) < 0)
-		return error;
-	if (git_tree_entry_bypath(&e, tree, "conflicts") != 0 ||
-	    git_tree_lookup(&top, s->repo, git_tree_entry_id(e)) < 0)
-		goto done;
-	for (size_t i = 0; i < git_tree_entrycount(top) && !error; i++) {
-		git_tree *shard = NULL;
-		if (git_tree_lookup(&shard, s->repo, git_tree_entry_id(git_tree_entry_byindex(top, i))) < 0)
-			continue;
-		for (size_t k = 0; k < git_tree_entrycount(shard) && !error; k++) {
-			git_blob *blob = NULL;
-			json_t *j = NULL;
-			if ((error = git_blob_lookup(&blob, s->repo, git_tree_entry_id(git_tree_entry_byindex(shard, k)))) < 0) {
-				error = xch_error_from_git(error, "cannot read a conflict");
-				break;
-			}
-			if ((error = xch_json_parse(&j, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
-			                            "conflict")) == 0)
-				error = conflict_from_json(j, cb, payload);
-			json_decref(j);
-			git_blob_free(blob);
-		}
-		git_tree_free(shard);
-	}
-done:
-	git_tree_free(top);
-	git_tree_entry_free(e);
-	git_tree_free(tree);
-	return error;
+	return xch_store_walk_json(s, NULL, "conflicts", conflict_cb, &ctx);
 }
 
 int xch_conflict_resolve(xch_store *s, const char *id, xch_resolve_how how, const char *file)

@@ -674,6 +674,52 @@ done:
 	return error;
 }
 
+int xch_store_walk_json(xch_store *s, git_tree *tree, const char *dir, xch_store_json_cb cb, void *payload)
+{
+	git_tree *head = NULL, *top = NULL;
+	git_tree_entry *e = NULL;
+	int error = 0;
+
+	if (!tree) {
+		if ((error = xch_store_head_tree(&head, NULL, s)) < 0)
+			return error;
+		tree = head;
+	}
+	if (git_tree_entry_bypath(&e, tree, dir) != 0)
+		goto done;
+	if ((error = git_tree_lookup(&top, s->repo, git_tree_entry_id(e))) < 0) {
+		error = xch_error_from_git(error, "cannot read '%s'", dir);
+		goto done;
+	}
+	for (size_t i = 0; i < git_tree_entrycount(top) && !error; i++) {
+		git_tree *shard = NULL;
+		if ((error = git_tree_lookup(&shard, s->repo, git_tree_entry_id(git_tree_entry_byindex(top, i)))) < 0) {
+			error = xch_error_from_git(error, "cannot read '%s'", dir);
+			break;
+		}
+		for (size_t k = 0; k < git_tree_entrycount(shard) && !error; k++) {
+			const git_tree_entry *f = git_tree_entry_byindex(shard, k);
+			git_blob *blob = NULL;
+			json_t *doc = NULL;
+			if ((error = git_blob_lookup(&blob, s->repo, git_tree_entry_id(f))) < 0) {
+				error = xch_error_from_git(error, "cannot read '%s/%s'", dir, git_tree_entry_name(f));
+				break;
+			}
+			if ((error = xch_json_parse(&doc, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+			                            git_tree_entry_name(f))) == 0)
+				error = cb(doc, git_tree_entry_name(f), payload);
+			json_decref(doc);
+			git_blob_free(blob);
+		}
+		git_tree_free(shard);
+	}
+done:
+	git_tree_free(top);
+	git_tree_entry_free(e);
+	git_tree_free(head);
+	return error;
+}
+
 void xch_store_fsync_batch_begin(void)
 {
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);

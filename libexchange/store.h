@@ -34,6 +34,15 @@ int xch_store_head_tree(git_tree **out, git_commit **commit_out, xch_store *s);
 void xch_store_fsync_batch_begin(void);
 int xch_store_fsync_batch_end(xch_store *s);
 
+/*
+ * Call cb with the parsed JSON (borrowed) of every file dir/<shard>/<name>
+ * of tree (the main branch's when NULL): tombstones, conflicts. A missing
+ * dir is empty; an unreadable or malformed file is an error. A non-zero
+ * return of cb stops the walk and is returned.
+ */
+typedef int (*xch_store_json_cb)(json_t *doc, const char *name, void *payload);
+int xch_store_walk_json(xch_store *s, git_tree *tree, const char *dir, xch_store_json_cb cb, void *payload);
+
 /* Take and release the store's write lock (flock on .xch/lock). */
 int xch_store_lock(int *fd_out, xch_store *s);
 void xch_store_unlock(int fd);

@@ -424,6 +424,12 @@ static void test_flipped_byte(void **state)
 			xch_error_name(error), xch_error_last()->message);
 		if (i == 4)
 			assert_int_equal(error, XCH_ETAMPERED);
+		else if (i == 0)
+			/*
+			 * Near the start the layout varies with the random session key: a flip
+			 * there may also read as a packet of another kind, refused as not ours.
+			 */
+			assert_true(error == XCH_ETAMPERED || error == XCH_EBADSIG || error == XCH_ENOTFORUS);
 		else
 			assert_true(error == XCH_ETAMPERED || error == XCH_EBADSIG);
 	}
