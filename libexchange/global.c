@@ -23,6 +23,12 @@ int xch_libexchange_init(void)
 		}
 		/* objects, refs and the index are fsync'd before they are renamed into place */
 		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+		/*
+		 * libgit2 caches up to 256 MiB of objects by default; we read each
+		 * record and attachment once or twice, so a small cache saves nothing
+		 * and keeps memory flat whatever the bundle's size.
+		 */
+		git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(8 * 1024 * 1024));
 		if (!gpgme_check_version(NULL)) {
 			git_libgit2_shutdown();
 			error = xch_error_set(XCH_ECRYPTO, "cannot initialise GPGME");
