@@ -115,9 +115,11 @@ int xch_remote_remove(xch_store *s, const char *name)
 			closedir(d);
 		}
 		xch_buf_clear(&dir);
-		if (waiting)
+		if (waiting) {
+			xch_buf_dispose(&dir);
 			return xch_error_set(XCH_EEXISTS, "remote '%s' has %zu sealed file%s not pushed yet; run "
 			                     "'xch sync %s' first", name, waiting, waiting == 1 ? "" : "s", name);
+		}
 	}
 	if ((error = xch_store_lock(&fd, s)) < 0)
 		return error;
@@ -314,8 +316,18 @@ static int open_mirror(git_repository **out, git_remote **remote, xch_store *s, 
 		error = xch_error_from_git(error, "cannot open the mirror of remote '%s'", name);
 		goto done;
 	}
-	if ((error = git_remote_create_anonymous(remote, *out, url)) < 0)
-		error = xch_error_from_git(error, "invalid URL '%s' for remote '%s'", url, name);
+	{
+		/*
+		 * Anonymous, and without url.*.insteadOf rewriting: libgit2 1.5 leaks
+		 * the regex match data of that lookup (the URL is used as given).
+		 */
+		git_remote_create_options ro;
+		git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+		ro.repository = *out;
+		ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+		if ((error = git_remote_create_with_opts(remote, url, &ro)) < 0)
+			error = xch_error_from_git(error, "invalid URL '%s' for remote '%s'", url, name);
+	}
 done:
 	xch_buf_dispose(&dir);
 	return error;
