@@ -207,18 +207,6 @@ test_expect 'both directions at once: two independent channels' '
 	g agency fsck --strict --no-dangling && g company fsck --strict --no-dangling
 '
 
-# test_expect_todo DESCRIPTION SCRIPT: a known bug: TAP "# TODO", an
-# expected failure; passing (XPASS) fails the suite, so fixing the bug
-# means turning this into test_expect.
-test_expect_todo() {
-	test_count=$((test_count + 1))
-	if (eval "$2") >"$T/log" 2>&1; then
-		echo "ok $test_count - $1 # TODO known bug, now fixed: make it test_expect"
-	else
-		echo "not ok $test_count - $1 # TODO known bug"
-		sed 's/^/# /' "$T/log"
-	fi
-}
 
 # retitle PARTY ID TITLE: change a record's title as PARTY.
 retitle() {

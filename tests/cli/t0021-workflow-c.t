@@ -248,18 +248,6 @@ test_expect 'nothing is lost: xch log shows both versions; the partner line keep
 	g agency log --format=%s main | grep -q "^resolve ASMT-2026-0003: ours$"
 '
 
-# test_expect_todo DESCRIPTION SCRIPT: a known bug: TAP "# TODO", an
-# expected failure; passing (XPASS) fails the suite, so fixing the bug
-# means turning this into test_expect.
-test_expect_todo() {
-	test_count=$((test_count + 1))
-	if (eval "$2") >"$T/log" 2>&1; then
-		echo "ok $test_count - $1 # TODO known bug, now fixed: make it test_expect"
-	else
-		echo "not ok $test_count - $1 # TODO known bug"
-		sed 's/^/# /' "$T/log"
-	fi
-}
 
 # xch log ID walks the main branch and lists commits that change the
 # record; an import that put their version aside in conflicts/ changes

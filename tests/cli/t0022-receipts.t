@@ -215,18 +215,6 @@ test_expect 'several recipients on one channel: incremental only once all acknow
 	run 0 by site xch show --json ASMT-2026-0003 && grep_out "\"title\": \"Changed for both, again\""
 '
 
-# test_expect_todo DESCRIPTION SCRIPT: a known bug: TAP "# TODO", an
-# expected failure; passing (XPASS) fails the suite, so fixing the bug
-# means turning this into test_expect.
-test_expect_todo() {
-	test_count=$((test_count + 1))
-	if (eval "$2") >"$T/log" 2>&1; then
-		echo "ok $test_count - $1 # TODO known bug, now fixed: make it test_expect"
-	else
-		echo "not ok $test_count - $1 # TODO known bug"
-		sed 's/^/# /' "$T/log"
-	fi
-}
 
 # Workflow B: "the next bundle contains only what the site has not
 # acknowledged". A seal records what it sent as shared/<partner>/... at

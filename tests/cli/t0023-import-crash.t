@@ -175,16 +175,6 @@ test_expect 'kill a later import (the partner line moves) at every durable step'
 '
 echo "# $(cat "$T/stats" 2>/dev/null)"
 
-# test_expect_todo DESCRIPTION SCRIPT: a known bug: TAP "# TODO".
-test_expect_todo() {
-	test_count=$((test_count + 1))
-	if (eval "$2") >"$T/log" 2>&1; then
-		echo "ok $test_count - $1 # TODO known bug, now fixed: make it test_expect"
-	else
-		echo "not ok $test_count - $1 # TODO known bug"
-		sed 's/^/# /' "$T/log"
-	fi
-}
 
 # libgit2 updates a ref through REF.lock; killed between creating it and the
 # rename, it leaves the lock behind and every later commit fails ("failed
