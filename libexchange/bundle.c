@@ -191,9 +191,10 @@ static int add_entry(seal_ctx *ctx, const char *path, const char *tree_path, con
                      uint64_t size, const char *sha, bool store_only)
 {
 	seal_entry *e;
-	for (size_t i = 0; i < ctx->nentries; i++)
+	/* one copy of an attachment shared by records (record paths are unique: no search for them) */
+	for (size_t i = 0; !strncmp(path, "attachments/", 12) && i < ctx->nentries; i++)
 		if (!strcmp(ctx->entries[i].path, path))
-			return 0; /* one copy of an attachment shared by records */
+			return 0;
 	if (ctx->nentries == ctx->aentries) {
 		size_t na = ctx->aentries ? ctx->aentries * 2 : 64;
 		seal_entry *n = realloc(ctx->entries, na * sizeof(*n));
@@ -243,19 +244,17 @@ static int select_record(const xch_record *r, void *payload)
 		return 0; /* an earlier bundle carries this version to them */
 	{
 		/* a record in conflict stays home until it is resolved */
-		git_tree *head = NULL;
+		git_tree *head = ctx->head;
 		git_tree_entry *ce = NULL;
 		xch_buf cp = XCH_BUF_INIT;
 		bool conflicted = false;
-		if (xch_store_tombstone_path(&cp, xch_record_id(r)) == 0 &&
-		    xch_store_head_tree(&head, NULL, ctx->s) == 0) {
+		if (head && xch_store_tombstone_path(&cp, xch_record_id(r)) == 0) {
 			xch_buf cpath = XCH_BUF_INIT;
 			xch_buf_printf(&cpath, "conflicts/%s", cp.ptr + strlen("tombstones/"));
 			conflicted = git_tree_entry_bypath(&ce, head, cpath.ptr) == 0;
 			xch_buf_dispose(&cpath);
 		}
 		git_tree_entry_free(ce);
-		git_tree_free(head);
 		xch_buf_dispose(&cp);
 		if (conflicted) {
 			notify(ctx, r, 0, "in conflict; see 'xch conflicts'");
@@ -1410,14 +1409,19 @@ static int open_out(int *fd, const char *dir, const char *path)
 	const char *slash = strchr(path, '/');
 	int error = 0;
 
-	if (slash) {
-		xch_buf_printf(&p, "%s/%.*s", dir, (int)(slash - path), path);
-		if ((error = xch_mkdir_private(p.ptr, true)) < 0)
-			goto done;
-		xch_buf_clear(&p);
-	}
 	xch_buf_printf(&p, "%s/%s", dir, path);
-	if ((*fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+	*fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*fd < 0 && errno == ENOENT && slash) {
+		/* the first entry of records/ or attachments/ makes the directory */
+		xch_buf sub = XCH_BUF_INIT;
+		xch_buf_printf(&sub, "%s/%.*s", dir, (int)(slash - path), path);
+		error = xch_mkdir_private(sub.ptr, true);
+		xch_buf_dispose(&sub);
+		if (error < 0)
+			goto done;
+		*fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (*fd < 0)
 		error = xch_error_set_os(XCH_EOS, "cannot create '%s'", p.ptr);
 done:
 	xch_buf_dispose(&p);
