@@ -119,6 +119,25 @@ keys_import() {
 	sh "$RES/keys/import.sh" "$home" "$@" >/dev/null 2>&1
 }
 
+# party NAME KEY...: $T/NAME/gnupg with those fixture keys, and $T/NAME/store
+# with the first key as its identity.
+party() {
+	p=$1
+	shift
+	keys_import "$T/$p/gnupg" "$@" && xch init --identity "$(key_fpr "$1")" "$T/$p/store" >/dev/null
+}
+
+# by NAME CMD...: run CMD as party NAME: in its store, with its GNUPGHOME.
+by() {
+	p=$1
+	shift
+	(cd "$T/$p/store" && GNUPGHOME="$T/$p/gnupg" "$@")
+}
+
+# g NAME GIT-ARGS...: git on NAME's store; tip NAME: its main branch.
+g() { p=$1; shift; git --git-dir="$T/$p/store/.xch" "$@"; }
+tip() { g "$1" rev-parse refs/heads/main; }
+
 # The fingerprint of a fixture key.
 key_fpr() {
 	gpg --with-colons --show-keys "$RES/keys/$1.pub.asc" 2>/dev/null | awk -F: '/^fpr/ { print $10; exit }'

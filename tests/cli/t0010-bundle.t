@@ -21,15 +21,6 @@ party() {
 	xch init "$T/$p/store" >/dev/null
 }
 
-# by NAME CMD...: run CMD as party NAME: in its store, with its GNUPGHOME.
-by() {
-	p=$1
-	shift
-	(cd "$T/$p/store" && GNUPGHOME="$T/$p/gnupg" "$@")
-}
-
-tip() { git --git-dir="$T/$1/store/.xch" rev-parse refs/heads/main; }
-
 # stray DIR: what DIR holds besides the store itself (.xch).
 stray() { ls -A "$1" | grep -v "^\.xch$"; }
 

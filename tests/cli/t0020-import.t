@@ -11,24 +11,6 @@ CSV=$EX/attachments/riverside-scada-open-ports.csv
 B=$T/bundles
 mkdir "$B"
 
-# party NAME KEY...: $T/NAME/gnupg with those fixture keys, $T/NAME/store
-# with the first key as its identity.
-party() {
-	p=$1
-	shift
-	keys_import "$T/$p/gnupg" "$@" && xch init --identity "$(key_fpr "$1")" "$T/$p/store" >/dev/null
-}
-
-# by NAME CMD...: run CMD as party NAME: in its store, with its GNUPGHOME.
-by() {
-	p=$1
-	shift
-	(cd "$T/$p/store" && GNUPGHOME="$T/$p/gnupg" "$@")
-}
-
-g() { p=$1; shift; git --git-dir="$T/$p/store/.xch" "$@"; }
-tip() { g "$1" rev-parse refs/heads/main; }
-
 # state NAME: every ref, the main tree, and every file of the store but its
 # objects (a refused import may leave unreferenced loose objects behind).
 state() {
@@ -206,7 +188,6 @@ test_expect 'both directions at once: two independent channels' '
 	seal_to company agency "$B/c-2.xch" --id ADV-2026-0001 >/dev/null && grep -q "\"sequence\": 2," "$T/seal.json" &&
 	g agency fsck --strict --no-dangling && g company fsck --strict --no-dangling
 '
-
 
 # retitle PARTY ID TITLE: change a record's title as PARTY.
 retitle() {

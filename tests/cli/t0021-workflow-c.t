@@ -12,18 +12,6 @@ CSV=$EX/attachments/riverside-scada-open-ports.csv
 B=$T/bundles
 mkdir "$B"
 
-party() {
-	p=$1
-	shift
-	keys_import "$T/$p/gnupg" "$@" && xch init --identity "$(key_fpr "$1")" "$T/$p/store" >/dev/null
-}
-by() {
-	p=$1
-	shift
-	(cd "$T/$p/store" && GNUPGHOME="$T/$p/gnupg" "$@")
-}
-g() { p=$1; shift; git --git-dir="$T/$p/store/.xch" "$@"; }
-tip() { g "$1" rev-parse refs/heads/main; }
 SQ="'"
 
 # json_get FILE EXPR: a Python expression over the JSON document d (f(ID):
@@ -247,7 +235,6 @@ test_expect 'nothing is lost: xch log shows both versions; the partner line keep
 	[ "$(g agency rev-parse "$merge^2")" = "$line" ] &&
 	g agency log --format=%s main | grep -q "^resolve ASMT-2026-0003: ours$"
 '
-
 
 # xch log ID walks the main branch and lists commits that change the
 # record; an import that put their version aside in conflicts/ changes

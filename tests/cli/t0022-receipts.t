@@ -13,18 +13,6 @@ B=$T/bundles
 mkdir "$B"
 SQ="'"
 
-party() {
-	p=$1
-	shift
-	keys_import "$T/$p/gnupg" "$@" && xch init --identity "$(key_fpr "$1")" "$T/$p/store" >/dev/null
-}
-by() {
-	p=$1
-	shift
-	(cd "$T/$p/store" && GNUPGHOME="$T/$p/gnupg" "$@")
-}
-g() { p=$1; shift; git --git-dir="$T/$p/store/.xch" "$@"; }
-tip() { g "$1" rev-parse refs/heads/main; }
 json_get() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
 
 # state NAME: every ref, the main tree, every file of the store but objects.
@@ -214,7 +202,6 @@ test_expect 'several recipients on one channel: incremental only once all acknow
 	run 0 by company xch import "$B/both3.xch" && grep_out ": 0 added, 1 changed, " &&
 	run 0 by site xch show --json ASMT-2026-0003 && grep_out "\"title\": \"Changed for both, again\""
 '
-
 
 # Workflow B: "the next bundle contains only what the site has not
 # acknowledged". A seal records what it sent as shared/<partner>/... at

@@ -24,16 +24,6 @@ MAX_RUNS=${XCH_CRASH_MAX_RUNS:-80}
 # where to kill
 SYSCALLS=${XCH_CRASH_SYSCALLS:-fsync syncfs rename}
 
-party() {
-	p=$1
-	shift
-	keys_import "$T/$p/gnupg" "$@" && xch init --identity "$(key_fpr "$1")" "$T/$p/store" >/dev/null
-}
-by() {
-	p=$1
-	shift
-	(cd "$T/$p/store" && GNUPGHOME="$T/$p/gnupg" "$@")
-}
 rev() { git --git-dir="$1/.xch" rev-parse -q --verify "$2" 2>/dev/null; }
 
 if ! command -v strace >/dev/null 2>&1; then
@@ -174,7 +164,6 @@ test_expect 'kill a later import (the partner line moves) at every durable step'
 	crash_loop "$T/base2" "$T/ref2" "$B/b2.xch" && cp "$T/stale" "$T/stale2"
 '
 echo "# $(cat "$T/stats" 2>/dev/null)"
-
 
 # libgit2 updates a ref through REF.lock; killed between creating it and the
 # rename, it leaves the lock behind and every later commit fails ("failed

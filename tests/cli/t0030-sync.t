@@ -17,22 +17,6 @@ CANARY=canary-3e9d1f07-plaintext
 NAME_RE='[0-9A-F]{40}-[0-9a-f]{32}-[0-9]{10}-(bundle|receipt)\.xch'
 mkdir "$SRV"
 
-# party NAME KEY...: $T/NAME/gnupg with those fixture keys, $T/NAME/store
-# with the first key as its identity.
-party() {
-	p=$1
-	shift
-	keys_import "$T/$p/gnupg" "$@" && xch init --identity "$(key_fpr "$1")" "$T/$p/store" >/dev/null
-}
-
-# by NAME CMD...: run CMD as party NAME: in its store, with its GNUPGHOME.
-by() {
-	p=$1
-	shift
-	(cd "$T/$p/store" && GNUPGHOME="$T/$p/gnupg" "$@")
-}
-
-tip() { git --git-dir="$T/$1/store/.xch" rev-parse refs/heads/main; }
 # rgit REPO ARGS: git in a repository of the server.
 rgit() { r=$1; shift; git --git-dir="$SRV/$r" "$@"; }
 outbox() { ls -A "$T/$1/store/.xch/channels/$2.outbox"; }

@@ -26,15 +26,7 @@ party() {
 	esac
 }
 
-# by NAME CMD...: run CMD as party NAME: in its store, with its GNUPGHOME.
-by() {
-	p=$1
-	shift
-	(cd "$T/$p/store" && GNUPGHOME="$T/$p/gnupg" "$@")
-}
-
 refs() { git --git-dir="$T/$1/store/.xch" for-each-ref --format='%(refname) %(objectname)'; }
-tip() { git --git-dir="$T/$1/store/.xch" rev-parse refs/heads/main; }
 
 # edit NAME ID FIELD VALUE: as party NAME, set a field of a record and commit it.
 edit() {
