@@ -14,6 +14,7 @@
 #include "payload.h"
 #include "deflate.h"
 #include "sha256.h"
+#include "looseobj.h"
 #include "json.h"
 #include "util.h"
 #include "bundle.h"
@@ -430,9 +431,11 @@ static int pipe_sink(void *payload, const void *data, size_t len)
 	return xch_write_all(*(int *)payload, data, len);
 }
 
-static int write_blob(xch_payload_writer *w, git_odb *odb, const seal_entry *e)
+static int write_blob(xch_payload_writer *w, git_odb *odb, const char *gitdir, const seal_entry *e)
 {
 	git_odb_stream *st = NULL;
+	xch_loose_reader *lr = NULL;
+	uint64_t size;
 	size_t len;
 	git_object_t type;
 	char buf[65536];
@@ -440,8 +443,21 @@ static int write_blob(xch_payload_writer *w, git_odb *odb, const seal_entry *e)
 
 	if ((error = xch_payload_begin(w, e->path, e->size, e->store_only)) < 0)
 		return error;
-	if (git_odb_open_rstream(&st, &len, &type, odb, &e->oid) == 0) {
-		/* loose objects stream: a large attachment never sits in memory whole */
+	if ((error = xch_loose_open(&lr, gitdir, &e->oid, &size)) == 0) {
+		/* a loose object streams from its file: a large attachment never sits in memory whole */
+		ssize_t n = 0;
+		if (size != e->size)
+			error = xch_error_set(XCH_EMALFORMED, "'%s' is %llu bytes in the store, not %llu",
+			                      e->tree_path, (unsigned long long)size, (unsigned long long)e->size);
+		while (!error && (n = xch_loose_read(lr, buf, sizeof(buf))) > 0)
+			error = xch_payload_write(w, buf, (size_t)n);
+		xch_loose_free(lr);
+		if (n < 0)
+			return xch_error_prefix("cannot read '%s'", e->tree_path);
+	} else if (error != XCH_ENOTFOUND) {
+		return xch_error_prefix("cannot read '%s'", e->tree_path);
+	} else if (!(error = git_odb_open_rstream(&st, &len, &type, odb, &e->oid))) {
+		/* not loose (packed, or in an alternate store): libgit2 reads it */
 		ssize_t n;
 		while ((n = git_odb_stream_read(st, buf, sizeof(buf))) > 0)
 			if ((error = xch_payload_write(w, buf, (size_t)n)) < 0)
@@ -478,7 +494,7 @@ static void *producer(void *arg)
 	    (error = xch_payload_add(w, "manifest.json", p->manifest, p->manifest_len, false)) < 0)
 		goto done;
 	for (size_t i = 0; i < p->nentries && !error; i++)
-		error = write_blob(w, odb, &p->entries[i]);
+		error = write_blob(w, odb, p->gitdir, &p->entries[i]);
 	if (!error)
 		error = xch_payload_finish(w);
 done:

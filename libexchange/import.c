@@ -309,15 +309,29 @@ static int write_conflict(merge_ctx *m, const char *id, const char *type, const 
 	return error;
 }
 
-static int set_record(merge_ctx *m, const char *type, const char *id, const json_t *v)
+/* Our record id becomes v, or the stored blob oid when v is NULL. */
+static int set_record(merge_ctx *m, const char *type, const char *id, const json_t *v, const git_oid *oid)
 {
 	xch_buf path = XCH_BUF_INIT;
 	int error;
 	if ((error = xch_store_record_path(&path, type, id)) == 0 &&
-	    (error = put_json(m->ch, path.ptr, v)) == 0 &&
+	    (error = v ? put_json(m->ch, path.ptr, v) : xch_change_put_oid(m->ch, path.ptr, oid)) == 0 &&
 	    (error = xch_store_tombstone_path(&path, id)) == 0)
 		error = xch_change_put_file(m->ch, path.ptr, NULL, 0);
 	xch_buf_dispose(&path);
+	return error;
+}
+
+/* Their version, as stored when it arrived. */
+static int read_theirs(json_t **out, xch_store *s, const char *id, const git_oid *oid)
+{
+	git_blob *blob = NULL;
+	int error;
+
+	if ((error = git_blob_lookup(&blob, s->repo, oid)) < 0)
+		return xch_error_from_git(error, "cannot read record '%s'", id);
+	error = xch_json_parse(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), id);
+	git_blob_free(blob);
 	return error;
 }
 
@@ -366,13 +380,13 @@ static bool blob_is(xch_change *ch, xch_store *s, const char *path, const char *
  * partner: normally the version it last sent us; but when its entry says
  * its copy is based on the version we last sent it (base_sha), that one.
  */
-static int merge_one(merge_ctx *m, const char *id, const char *type, const json_t *theirs,
-                     const git_oid *theirs_oid, const json_t *tombstone, const char *base_sha)
+static int merge_one(merge_ctx *m, const char *id, const char *type, const git_oid *theirs_oid,
+                     const json_t *tombstone, const char *base_sha)
 {
 	xch_schema_set *set;
 	xch_buf spath = XCH_BUF_INIT, cpath = XCH_BUF_INIT, path = XCH_BUF_INIT;
 	xch_merge_conflicts conf = { NULL, 0 };
-	json_t *ours = NULL, *base = NULL, *merged = NULL, *existing = NULL;
+	json_t *theirs = NULL, *ours = NULL, *base = NULL, *merged = NULL, *existing = NULL;
 	const char *our_type = NULL;
 	git_oid oid;
 	int error;
@@ -382,6 +396,14 @@ static int merge_one(merge_ctx *m, const char *id, const char *type, const json_
 	    (error = sent_base(&base, m, type, id, base_sha, spath.ptr)) < 0 ||
 	    (error = conflict_path(&cpath, id)) < 0 ||
 	    (error = read_json(&existing, m->ch, m->s, cpath.ptr)) < 0)
+		goto done;
+	if (theirs_oid && !ours && !base && !existing) {
+		/* new to us and to what we share: theirs as checked on arrival, stored as it came */
+		error = set_record(m, type, id, NULL, theirs_oid);
+		m->res->added++;
+		goto shared;
+	}
+	if (theirs_oid && (error = read_theirs(&theirs, m->s, id, theirs_oid)) < 0)
 		goto done;
 	if (our_type && strcmp(our_type, type)) {
 		error = write_conflict(m, id, type, base, ours, theirs, NULL);
@@ -401,8 +423,8 @@ static int merge_one(merge_ctx *m, const char *id, const char *type, const json_
 	}
 	if ((error = xch_merge_json(&merged, base, ours, theirs, &conf)) < 0)
 		goto done;
-	if (conf.n == 0 && merged) {
-		/* a clean merge of two valid records must still be a valid record */
+	if (conf.n == 0 && merged && !xch_json_same(merged, theirs)) {
+		/* a clean merge of two valid records must still be a valid record (theirs was checked) */
 		xch_record *r = NULL;
 		xch_violations *v = NULL;
 		bool valid;
@@ -432,7 +454,8 @@ static int merge_one(merge_ctx *m, const char *id, const char *type, const json_
 			error = put_json(m->ch, path.ptr, tombstone);
 		m->res->deleted++;
 	} else {
-		error = set_record(m, type, id, merged);
+		bool as_theirs = theirs_oid && xch_json_same(merged, theirs);
+		error = set_record(m, type, id, as_theirs ? NULL : merged, theirs_oid);
 		if (ours)
 			m->res->changed++;
 		else
@@ -460,6 +483,7 @@ shared:
 	}
 done:
 	xch_merge_conflicts_clear(&conf);
+	json_decref(theirs);
 	json_decref(ours);
 	json_decref(base);
 	json_decref(merged);
@@ -850,26 +874,11 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 				continue;
 			}
 		}
-		{
-			json_t *theirs = NULL;
-			git_blob *blob = NULL;
-			if ((error = git_blob_lookup(&blob, s->repo, &is.recs[i].oid)) < 0) {
-				error = xch_error_from_git(error, "cannot read record '%s'", is.recs[i].id);
-				goto done;
-			}
-			error = xch_json_parse(&theirs, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
-			                       is.recs[i].id);
-			git_blob_free(blob);
-			if (!error)
-				error = merge_one(&m, is.recs[i].id, is.recs[i].type, theirs, &is.recs[i].oid, NULL,
-				                  is.recs[i].base);
-			json_decref(theirs);
-			if (error < 0)
-				goto done;
-		}
+		if ((error = merge_one(&m, is.recs[i].id, is.recs[i].type, &is.recs[i].oid, NULL, is.recs[i].base)) < 0)
+			goto done;
 	}
 	json_array_foreach(tombs, i, t)
-		if ((error = merge_one(&m, xch_json_str(t, "id"), xch_json_str(t, "type"), NULL, NULL, t,
+		if ((error = merge_one(&m, xch_json_str(t, "id"), xch_json_str(t, "type"), NULL, t,
 		                       xch_json_str(t, "base"))) < 0)
 			goto done;
 
@@ -1020,7 +1029,7 @@ int xch_conflict_resolve(xch_store *s, const char *id, xch_resolve_how how, cons
 			goto done;
 	}
 	if (chosen && !json_is_null(chosen)) {
-		error = set_record(&m, type, id, chosen);
+		error = set_record(&m, type, id, chosen, NULL);
 	} else {
 		/* the chosen side deleted it */
 		xch_time_format(now, xch_time_now());
