@@ -1,0 +1,605 @@
+/*
+ * Pack writer: see packw.h and gitformat-pack(5).
+ *
+ * The pack's SHA-1 is computed as bytes go out, with the object count the
+ * writer was told to expect in the header; when the count ends up
+ * different (an object the store already had, a blob dropped) the header
+ * is rewritten and the file read back once to hash it.
+ */
+#include "common.h"
+#include "packw.h"
+#include "deflate.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#define OUT_SIZE (256 * 1024)
+#define Z_CHUNK (64 * 1024)
+#define SHA1_SIZE 20
+
+typedef struct {
+	unsigned char id[SHA1_SIZE];
+	uint32_t crc;
+	uint64_t offset;
+} packw_obj;
+
+struct xch_packw {
+	char *dir;              /* gitdir/objects/pack */
+	char *tmp;              /* the pack under its temporary name */
+	int fd;
+	git_odb *odb;
+	uint32_t expected;
+	bool header, rehash, committed;
+	EVP_MD_CTX *pack_md, *obj_md;
+	unsigned char *out;     /* bytes not yet written */
+	size_t nout;
+	uint64_t off;           /* the pack's size, buffered bytes included */
+	packw_obj *objs;
+	size_t n, alloc;
+	uint32_t *slots;        /* index + 1 into objs by id; 0 is empty */
+	size_t nslots;
+	/* the object being written */
+	bool open, zinit, known;
+	uint64_t size, got, start;
+	uint32_t crc;
+	z_stream z;
+	git_oid oid;            /* when known */
+};
+
+static int flush_out(xch_packw *pw)
+{
+	int error = 0;
+	if (pw->nout && (error = xch_write_all(pw->fd, pw->out, pw->nout)) < 0)
+		return xch_error_set_os(XCH_EOS, "cannot write '%s'", pw->tmp);
+	pw->nout = 0;
+	return error;
+}
+
+static int emit(xch_packw *pw, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	int error;
+
+	if (len && EVP_DigestUpdate(pw->pack_md, data, len) != 1)
+		return xch_error_set(XCH_ERROR, "cannot hash the pack");
+	if (pw->open)
+		pw->crc = (uint32_t)crc32(pw->crc, p, (uInt)len);
+	pw->off += len;
+	while (len) {
+		size_t k = OUT_SIZE - pw->nout < len ? OUT_SIZE - pw->nout : len;
+		memcpy(pw->out + pw->nout, p, k);
+		pw->nout += k;
+		p += k;
+		len -= k;
+		if (pw->nout == OUT_SIZE && (error = flush_out(pw)) < 0)
+			return error;
+	}
+	return 0;
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static void pack_header(unsigned char h[12], uint32_t count)
+{
+	memcpy(h, "PACK", 4);
+	put_be32(h + 4, 2);
+	put_be32(h + 8, count);
+}
+
+int xch_packw_new(xch_packw **out, const char *gitdir, git_odb *odb, uint32_t expected)
+{
+	xch_packw *pw;
+	xch_buf path = XCH_BUF_INIT;
+	int error;
+
+	XCH_ARG(out && gitdir);
+	*out = NULL;
+	if (!(pw = calloc(1, sizeof(*pw))))
+		return xch_error_oom();
+	pw->fd = -1;
+	pw->odb = odb;
+	pw->expected = expected;
+	if ((error = xch_buf_printf(&path, "%s/objects/pack", gitdir)) < 0)
+		goto fail;
+	pw->dir = xch_buf_detach(&path);
+	if ((error = xch_buf_printf(&path, "%s/tmp_pack_XXXXXX", pw->dir)) < 0)
+		goto fail;
+	pw->tmp = xch_buf_detach(&path);
+	if (!(pw->out = malloc(OUT_SIZE)) || !(pw->pack_md = EVP_MD_CTX_new()) ||
+	    !(pw->obj_md = EVP_MD_CTX_new())) {
+		error = xch_error_oom();
+		goto fail;
+	}
+	if (EVP_DigestInit_ex(pw->pack_md, EVP_sha1(), NULL) != 1) {
+		error = xch_error_set(XCH_ERROR, "cannot hash the pack");
+		goto fail;
+	}
+	if ((error = xch_mkdir_private(pw->dir, true)) < 0)
+		goto fail;
+	if ((pw->fd = mkostemp(pw->tmp, O_CLOEXEC)) < 0) {
+		error = xch_error_set_os(XCH_EOS, "cannot create a pack in '%s'", pw->dir);
+		goto fail;
+	}
+	*out = pw;
+	return 0;
+fail:
+	xch_buf_dispose(&path);
+	xch_packw_free(pw);
+	return error;
+}
+
+size_t xch_packw_count(const xch_packw *pw)
+{
+	return pw ? pw->n : 0;
+}
+
+static size_t slot_of(const unsigned char *id, size_t nslots)
+{
+	uint64_t h;
+	memcpy(&h, id, sizeof(h));
+	return (size_t)(h & (nslots - 1));
+}
+
+static bool in_pack(const xch_packw *pw, const unsigned char *id)
+{
+	if (!pw->nslots)
+		return false;
+	for (size_t i = slot_of(id, pw->nslots); pw->slots[i]; i = (i + 1) & (pw->nslots - 1))
+		if (!memcmp(pw->objs[pw->slots[i] - 1].id, id, SHA1_SIZE))
+			return true;
+	return false;
+}
+
+static int remember(xch_packw *pw, const unsigned char *id, uint32_t crc, uint64_t offset)
+{
+	if (pw->n == pw->alloc) {
+		size_t alloc = pw->alloc ? pw->alloc * 2 : 1024;
+		packw_obj *objs = realloc(pw->objs, alloc * sizeof(*objs));
+		if (!objs)
+			return xch_error_oom();
+		pw->objs = objs;
+		pw->alloc = alloc;
+	}
+	if (pw->n >= UINT32_MAX - 1)
+		return xch_error_set(XCH_ETOOBIG, "too many objects for one pack");
+	if ((pw->n + 1) * 2 > pw->nslots) {
+		size_t nslots = pw->nslots ? pw->nslots * 2 : 2048;
+		uint32_t *slots = calloc(nslots, sizeof(*slots));
+		if (!slots)
+			return xch_error_oom();
+		for (size_t k = 0; k < pw->n; k++) {
+			size_t i = slot_of(pw->objs[k].id, nslots);
+			while (slots[i])
+				i = (i + 1) & (nslots - 1);
+			slots[i] = (uint32_t)k + 1;
+		}
+		free(pw->slots);
+		pw->slots = slots;
+		pw->nslots = nslots;
+	}
+	memcpy(pw->objs[pw->n].id, id, SHA1_SIZE);
+	pw->objs[pw->n].crc = crc;
+	pw->objs[pw->n].offset = offset;
+	{
+		size_t i = slot_of(id, pw->nslots);
+		while (pw->slots[i])
+			i = (i + 1) & (pw->nslots - 1);
+		pw->slots[i] = (uint32_t)pw->n + 1;
+	}
+	pw->n++;
+	return 0;
+}
+
+/* Is the object there already, in this pack or in the store? */
+static bool have(const xch_packw *pw, const git_oid *oid)
+{
+	return in_pack(pw, oid->id) ||
+	       (pw->odb && git_odb_exists_ext(pw->odb, oid, GIT_ODB_LOOKUP_NO_REFRESH) == 1);
+}
+
+/* Drop the bytes from start on: the pack is as it was before them. */
+static int back_out(xch_packw *pw, uint64_t start)
+{
+	uint64_t flushed = pw->off - pw->nout;
+	int error;
+
+	pw->rehash = true;
+	if (start >= flushed) {
+		pw->nout = (size_t)(start - flushed);
+	} else {
+		pw->nout = 0;
+		if (ftruncate(pw->fd, (off_t)start) < 0 || lseek(pw->fd, (off_t)start, SEEK_SET) < 0) {
+			error = xch_error_set_os(XCH_EOS, "cannot truncate '%s'", pw->tmp);
+			pw->off = flushed;
+			return error;
+		}
+	}
+	pw->off = start;
+	return 0;
+}
+
+static int begin(xch_packw *pw, uint64_t size, const git_oid *known)
+{
+	unsigned char h[16];
+	char ohdr[64];
+	size_t n = 0;
+	uint64_t s = size;
+	int error, k;
+
+	if (pw->open || pw->committed)
+		return xch_error_set(XCH_EINVALID, "pack writer: an object is open already");
+	if (!pw->header) {
+		unsigned char ph[12];
+		pack_header(ph, pw->expected);
+		if ((error = emit(pw, ph, sizeof(ph))) < 0)
+			return error;
+		pw->header = true;
+	}
+	pw->open = true;
+	pw->zinit = false;
+	pw->size = size;
+	pw->got = 0;
+	pw->start = pw->off;
+	pw->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+	pw->known = known != NULL;
+	if (known)
+		git_oid_cpy(&pw->oid, known);
+	/* type 3 (blob) and the size, 4 bits then 7 a byte */
+	h[n] = (unsigned char)((3 << 4) | (s & 0x0f));
+	s >>= 4;
+	while (s) {
+		h[n++] |= 0x80;
+		h[n] = (unsigned char)(s & 0x7f);
+		s >>= 7;
+	}
+	n++;
+	if ((error = emit(pw, h, n)) < 0)
+		goto fail;
+	if (!known) {
+		k = snprintf(ohdr, sizeof(ohdr), "blob %" PRIu64, size);
+		if (EVP_DigestInit_ex(pw->obj_md, EVP_sha1(), NULL) != 1 ||
+		    EVP_DigestUpdate(pw->obj_md, ohdr, (size_t)k + 1) != 1) {
+			error = xch_error_set(XCH_ERROR, "cannot hash an object");
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	pw->open = false;
+	return error;
+}
+
+static int deflate_out(xch_packw *pw, int flush)
+{
+	unsigned char buf[Z_CHUNK];
+	int ret, error;
+
+	do {
+		pw->z.next_out = buf;
+		pw->z.avail_out = sizeof(buf);
+		ret = deflate(&pw->z, flush);
+		if (ret == Z_STREAM_ERROR)
+			return xch_error_set(XCH_EOS, "cannot deflate an object");
+		if ((error = emit(pw, buf, sizeof(buf) - pw->z.avail_out)) < 0)
+			return error;
+	} while (pw->z.avail_out == 0 || (flush == Z_FINISH && ret != Z_STREAM_END));
+	return 0;
+}
+
+static int start_deflate(xch_packw *pw, const void *sample, size_t len)
+{
+	int level = Z_BEST_SPEED;
+
+	if (len >= 512 && xch_deflate_looks_incompressible(sample, len < Z_CHUNK ? len : Z_CHUNK))
+		level = Z_NO_COMPRESSION;
+	memset(&pw->z, 0, sizeof(pw->z));
+	if (deflateInit(&pw->z, level) != Z_OK)
+		return xch_error_oom();
+	pw->zinit = true;
+	return 0;
+}
+
+static int write_data(xch_packw *pw, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	int error;
+
+	if (!pw->open)
+		return xch_error_set(XCH_EINVALID, "pack writer: no object is open");
+	if (len > pw->size - pw->got)
+		return xch_error_set(XCH_EINVALID, "pack writer: more data than the object's %" PRIu64 " bytes",
+		                     pw->size);
+	if (!pw->known && len && EVP_DigestUpdate(pw->obj_md, data, len) != 1)
+		return xch_error_set(XCH_ERROR, "cannot hash an object");
+	if (!pw->zinit && (error = start_deflate(pw, data, len)) < 0)
+		return error;
+	pw->got += len;
+	while (len) {
+		/* avail_in is an unsigned int */
+		size_t k = len > Z_CHUNK ? Z_CHUNK : len;
+		pw->z.next_in = (unsigned char *)(uintptr_t)p;
+		pw->z.avail_in = (uInt)k;
+		if ((error = deflate_out(pw, Z_NO_FLUSH)) < 0)
+			return error;
+		p += k;
+		len -= k;
+	}
+	return 0;
+}
+
+static int end(xch_packw *pw, git_oid *oid)
+{
+	unsigned char id[EVP_MAX_MD_SIZE];
+	unsigned int idlen;
+	int error;
+
+	if (!pw->open)
+		return xch_error_set(XCH_EINVALID, "pack writer: no object is open");
+	if (pw->got != pw->size)
+		return xch_error_set(XCH_EINVALID, "pack writer: %" PRIu64 " of the object's %" PRIu64 " bytes",
+		                     pw->got, pw->size);
+	if (!pw->zinit && (error = start_deflate(pw, NULL, 0)) < 0)
+		return error;
+	pw->z.next_in = NULL;
+	pw->z.avail_in = 0;
+	if ((error = deflate_out(pw, Z_FINISH)) < 0)
+		return error;
+	deflateEnd(&pw->z);
+	pw->zinit = false;
+	pw->open = false;
+	if (!pw->known) {
+		if (EVP_DigestFinal_ex(pw->obj_md, id, &idlen) != 1 || idlen != SHA1_SIZE)
+			return xch_error_set(XCH_ERROR, "cannot hash an object");
+		memcpy(pw->oid.id, id, SHA1_SIZE);
+	}
+	git_oid_cpy(oid, &pw->oid);
+	if (have(pw, &pw->oid))
+		return back_out(pw, pw->start);
+	if ((error = remember(pw, pw->oid.id, pw->crc, pw->start)) < 0)
+		back_out(pw, pw->start);
+	return error;
+}
+
+int xch_packw_begin(xch_packw *pw, uint64_t size)
+{
+	XCH_ARG(pw);
+	return begin(pw, size, NULL);
+}
+
+int xch_packw_write(xch_packw *pw, const void *data, size_t len)
+{
+	XCH_ARG(pw && (data || !len));
+	return write_data(pw, data, len);
+}
+
+int xch_packw_end(xch_packw *pw, git_oid *oid)
+{
+	int error;
+	XCH_ARG(pw && oid);
+	if ((error = end(pw, oid)) < 0)
+		xch_packw_abort(pw);
+	return error;
+}
+
+void xch_packw_abort(xch_packw *pw)
+{
+	if (!pw || !pw->open)
+		return;
+	if (pw->zinit)
+		deflateEnd(&pw->z);
+	pw->zinit = false;
+	pw->open = false;
+	back_out(pw, pw->start);
+}
+
+int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
+{
+	int error;
+
+	XCH_ARG(pw && oid && (data || !len));
+	if (git_odb_hash(oid, data, len, GIT_OBJECT_BLOB) < 0)
+		return xch_error_from_git(-1, "cannot hash an object");
+	if (have(pw, oid))
+		return 0;
+	if ((error = begin(pw, len, oid)) < 0 || (error = write_data(pw, data, len)) < 0 ||
+	    (error = end(pw, oid)) < 0)
+		xch_packw_abort(pw);
+	return error;
+}
+
+/* The pack's SHA-1 from the file itself, after its header changed. */
+static int rehash(xch_packw *pw)
+{
+	unsigned char h[12], *buf = pw->out;
+	uint64_t at = sizeof(h);
+
+	pack_header(h, (uint32_t)pw->n);
+	if (pwrite(pw->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return xch_error_set_os(XCH_EOS, "cannot write '%s'", pw->tmp);
+	if (EVP_DigestInit_ex(pw->pack_md, EVP_sha1(), NULL) != 1 || EVP_DigestUpdate(pw->pack_md, h, sizeof(h)) != 1)
+		return xch_error_set(XCH_ERROR, "cannot hash the pack");
+	while (at < pw->off) {
+		size_t want = pw->off - at > OUT_SIZE ? OUT_SIZE : (size_t)(pw->off - at);
+		ssize_t got = pread(pw->fd, buf, want, (off_t)at);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return xch_error_set_os(XCH_EOS, "cannot read '%s'", pw->tmp);
+		if (EVP_DigestUpdate(pw->pack_md, buf, (size_t)got) != 1)
+			return xch_error_set(XCH_ERROR, "cannot hash the pack");
+		at += (uint64_t)got;
+	}
+	return 0;
+}
+
+static int cmp_obj(const void *a, const void *b)
+{
+	return memcmp(((const packw_obj *)a)->id, ((const packw_obj *)b)->id, SHA1_SIZE);
+}
+
+static void put(xch_buf *b, int *error, const void *data, size_t len)
+{
+	if (*error == 0 && xch_buf_put(b, data, len) < 0)
+		*error = xch_error_oom();
+}
+
+/* The version 2 index of the pack, into fd; sha is the pack's. */
+static int write_index(xch_packw *pw, int fd, const char *path, const unsigned char *sha)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	xch_buf b = XCH_BUF_INIT;
+	unsigned char be[8], digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen;
+	uint32_t fan[256] = { 0 }, large = 0;
+	size_t i;
+	int error = 0;
+
+	if (!md)
+		return xch_error_oom();
+	qsort(pw->objs, pw->n, sizeof(*pw->objs), cmp_obj);
+	for (i = 0; i < pw->n; i++)
+		fan[pw->objs[i].id[0]]++;
+	for (i = 1; i < 256; i++)
+		fan[i] += fan[i - 1];
+	put(&b, &error, "\377tOc", 4);
+	put_be32(be, 2);
+	put(&b, &error, be, 4);
+	for (i = 0; i < 256; i++) {
+		put_be32(be, fan[i]);
+		put(&b, &error, be, 4);
+	}
+	for (i = 0; i < pw->n; i++)
+		put(&b, &error, pw->objs[i].id, SHA1_SIZE);
+	for (i = 0; i < pw->n; i++) {
+		put_be32(be, pw->objs[i].crc);
+		put(&b, &error, be, 4);
+	}
+	for (i = 0; i < pw->n; i++) {
+		uint64_t o = pw->objs[i].offset;
+		put_be32(be, o < 0x80000000u ? (uint32_t)o : 0x80000000u | large++);
+		put(&b, &error, be, 4);
+	}
+	for (i = 0; i < pw->n; i++) {
+		uint64_t o = pw->objs[i].offset;
+		if (o < 0x80000000u)
+			continue;
+		put_be32(be, (uint32_t)(o >> 32));
+		put_be32(be + 4, (uint32_t)o);
+		put(&b, &error, be, 8);
+	}
+	put(&b, &error, sha, SHA1_SIZE);
+	if (error < 0)
+		goto done;
+	if (EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1 || EVP_DigestUpdate(md, b.ptr, b.size) != 1 ||
+	    EVP_DigestFinal_ex(md, digest, &dlen) != 1 || dlen != SHA1_SIZE) {
+		error = xch_error_set(XCH_ERROR, "cannot hash the pack index");
+		goto done;
+	}
+	put(&b, &error, digest, SHA1_SIZE);
+	if (error == 0 && (xch_write_all(fd, b.ptr, b.size) < 0 || fsync(fd) < 0))
+		error = xch_error_set_os(XCH_EOS, "cannot write '%s'", path);
+done:
+	EVP_MD_CTX_free(md);
+	xch_buf_dispose(&b);
+	return error;
+}
+
+int xch_packw_commit(xch_packw *pw)
+{
+	unsigned char sha[EVP_MAX_MD_SIZE];
+	unsigned int shalen;
+	char hex[2 * SHA1_SIZE + 1];
+	xch_buf idx_tmp = XCH_BUF_INIT, pack = XCH_BUF_INIT, idx = XCH_BUF_INIT;
+	int error, ifd = -1;
+
+	XCH_ARG(pw);
+	if (pw->open)
+		return xch_error_set(XCH_EINVALID, "pack writer: an object is still open");
+	if (pw->committed)
+		return 0;
+	if (pw->n == 0) {
+		/* nothing new: no pack */
+		pw->committed = true;
+		unlink(pw->tmp);
+		return 0;
+	}
+	if ((error = flush_out(pw)) < 0 ||
+	    ((pw->rehash || pw->n != pw->expected) && (error = rehash(pw)) < 0))
+		goto done;
+	if (EVP_DigestFinal_ex(pw->pack_md, sha, &shalen) != 1 || shalen != SHA1_SIZE) {
+		error = xch_error_set(XCH_ERROR, "cannot hash the pack");
+		goto done;
+	}
+	if (xch_write_all(pw->fd, sha, SHA1_SIZE) < 0 || fchmod(pw->fd, 0444) < 0 || fsync(pw->fd) < 0) {
+		error = xch_error_set_os(XCH_EOS, "cannot write '%s'", pw->tmp);
+		goto done;
+	}
+	for (int i = 0; i < SHA1_SIZE; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
+	if ((error = xch_buf_printf(&idx_tmp, "%s/tmp_idx_XXXXXX", pw->dir)) < 0 ||
+	    (error = xch_buf_printf(&pack, "%s/pack-%s.pack", pw->dir, hex)) < 0 ||
+	    (error = xch_buf_printf(&idx, "%s/pack-%s.idx", pw->dir, hex)) < 0)
+		goto done;
+	if ((ifd = mkostemp(idx_tmp.ptr, O_CLOEXEC)) < 0) {
+		error = xch_error_set_os(XCH_EOS, "cannot create a pack index in '%s'", pw->dir);
+		goto done;
+	}
+	if ((error = write_index(pw, ifd, idx_tmp.ptr, sha)) < 0)
+		goto done;
+	if (fchmod(ifd, 0444) < 0) {
+		error = xch_error_set_os(XCH_EOS, "cannot write '%s'", idx_tmp.ptr);
+		goto done;
+	}
+	/* the pack first: an index names only a pack that is there */
+	if (rename(pw->tmp, pack.ptr) < 0) {
+		error = xch_error_set_os(XCH_EOS, "cannot rename '%s'", pw->tmp);
+		goto done;
+	}
+	pw->committed = true;
+	if (rename(idx_tmp.ptr, idx.ptr) < 0) {
+		error = xch_error_set_os(XCH_EOS, "cannot rename '%s'", idx_tmp.ptr);
+		goto done;
+	}
+	error = xch_fsync_dir(pw->dir);
+done:
+	if (ifd >= 0) {
+		close(ifd);
+		if (error < 0)
+			unlink(idx_tmp.ptr);
+	}
+	xch_buf_dispose(&idx_tmp);
+	xch_buf_dispose(&pack);
+	xch_buf_dispose(&idx);
+	return error;
+}
+
+void xch_packw_free(xch_packw *pw)
+{
+	if (!pw)
+		return;
+	if (pw->zinit)
+		deflateEnd(&pw->z);
+	if (pw->fd >= 0) {
+		close(pw->fd);
+		if (!pw->committed)
+			unlink(pw->tmp);
+	}
+	EVP_MD_CTX_free(pw->pack_md);
+	EVP_MD_CTX_free(pw->obj_md);
+	free(pw->out);
+	free(pw->objs);
+	free(pw->slots);
+	free(pw->dir);
+	free(pw->tmp);
+	free(pw);
+}

@@ -1,0 +1,54 @@
+/*
+ * A pack written as blobs arrive. Import stores a bundle's records and
+ * attachments as one pack and its index instead of one loose object each:
+ * one file to write and sync instead of tens of thousands. The pack is
+ * version 2 with whole objects (no deltas) and a version 2 index, as in
+ * gitformat-pack(5); git and libgit2 read it as any other.
+ *
+ * Nothing is visible until xch_packw_commit(): the pack grows under a
+ * temporary name in objects/pack, and xch_packw_free() without a commit
+ * removes it. Memory is a chunk buffer and 32 bytes an object, whatever
+ * the objects' sizes.
+ */
+#ifndef XCH_PACKW_H
+#define XCH_PACKW_H
+
+#include "common.h"
+#include <git2.h>
+
+typedef struct xch_packw xch_packw;
+
+/*
+ * A writer for a pack in gitdir/objects/pack, of about expected objects
+ * (the right number saves reading the pack back to hash it). An object
+ * odb already holds is not written again (odb may be NULL).
+ */
+int xch_packw_new(xch_packw **out, const char *gitdir, git_odb *odb, uint32_t expected);
+
+/* Add a blob held in memory; *oid is its id. */
+int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len);
+
+/*
+ * Stream a blob of exactly size bytes: begin, write as it comes, end. Data
+ * that looks incompressible from its first chunk is stored, not deflated.
+ * abort drops the blob begun.
+ */
+int xch_packw_begin(xch_packw *pw, uint64_t size);
+int xch_packw_write(xch_packw *pw, const void *data, size_t len);
+int xch_packw_end(xch_packw *pw, git_oid *oid);
+void xch_packw_abort(xch_packw *pw);
+
+/* Objects in the pack so far. */
+size_t xch_packw_count(const xch_packw *pw);
+
+/*
+ * Finish the pack and its index, sync both and move them to their final
+ * names (pack-<sha1>.pack, then .idx: the index makes the pack visible),
+ * then sync the directory. A pack without objects is not written at all.
+ */
+int xch_packw_commit(xch_packw *pw);
+
+/* Free the writer; an uncommitted pack is removed. */
+void xch_packw_free(xch_packw *pw);
+
+#endif
