@@ -29,6 +29,13 @@ int xch_libexchange_init(void)
 		 * and keeps memory flat whatever the bundle's size.
 		 */
 		git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(8 * 1024 * 1024));
+		/*
+		 * Packs are read through mapped windows (1 GiB each, 8 GiB in all
+		 * by default): an import's pack read here and there, one object
+		 * header each, would stay mapped whole. Small windows, few at a time.
+		 */
+		git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)(4 * 1024 * 1024));
+		git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)(16 * 1024 * 1024));
 		if (!gpgme_check_version(NULL)) {
 			git_libgit2_shutdown();
 			error = xch_error_set(XCH_ECRYPTO, "cannot initialise GPGME");

@@ -20,6 +20,7 @@
 #include "merge.h"
 #include "sha256.h"
 #include "json.h"
+#include "packw.h"
 #include "util.h"
 #include "exchange/partner.h"
 
@@ -48,7 +49,9 @@ typedef struct {
 	size_t cursor;
 	const json_t *entry;
 	xch_buf data;           /* a record's bytes */
-	git_writestream *ws;    /* an attachment's blob */
+	xch_packw *pack;        /* records and attachments go into one pack */
+	git_odb *odb;
+	bool streaming;         /* an attachment's blob is being written */
 	/* what was read */
 	in_record *recs;
 	size_t nrecs, arecs;
@@ -59,9 +62,14 @@ typedef struct {
 static int sink_manifest(void *payload, const json_t *manifest)
 {
 	import_sink *is = payload;
+	size_t n = json_array_size(json_object_get(manifest, "entries"));
+	int error;
+
 	if (!(is->manifest = json_deep_copy(manifest)))
 		return xch_error_oom();
-	return 0;
+	if ((error = git_repository_odb(&is->odb, is->s->repo)) < 0)
+		return xch_error_from_git(error, "cannot open the store's objects");
+	return xch_packw_new(&is->pack, is->s->gitdir, is->odb, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
 }
 
 static int sink_begin(void *payload, const char *path, uint64_t size)
@@ -78,9 +86,12 @@ static int sink_begin(void *payload, const char *path, uint64_t size)
 			is->cursor++;
 		is->entry = json_array_get(entries, is->cursor);
 	}
+	if (!is->pack)
+		return xch_error_set(XCH_EMALFORMED, "'%s' comes before the manifest", path);
 	if (!strncmp(path, "attachments/", 12)) {
-		if ((error = git_blob_create_from_stream(&is->ws, is->s->repo, NULL)) < 0)
-			return xch_error_from_git(error, "cannot store '%s'", path);
+		if ((error = xch_packw_begin(is->pack, size)) < 0)
+			return error;
+		is->streaming = true;
 		return 0;
 	}
 	if (size > XCH_JSON_MAX_SIZE)
@@ -92,9 +103,9 @@ static int sink_write(void *payload, const void *data, size_t len)
 {
 	import_sink *is = payload;
 	int error;
-	if (is->ws) {
-		if ((error = is->ws->write(is->ws, data, len)) < 0)
-			return xch_error_from_git(error, "cannot store '%s'", is->path);
+	if (is->streaming) {
+		if ((error = xch_packw_write(is->pack, data, len)) < 0)
+			return xch_error_prefix("cannot store '%s'", is->path);
 		return 0;
 	}
 	return xch_buf_put(&is->data, data, len);
@@ -121,16 +132,15 @@ static int sink_end(void *payload, bool ok)
 	char expect[300];
 	int error;
 
-	if (is->ws) {
+	if (is->streaming) {
 		git_oid oid;
-		git_writestream *ws = is->ws;
-		is->ws = NULL;
+		is->streaming = false;
 		if (!ok) {
-			ws->free(ws);
+			xch_packw_abort(is->pack);
 			return 0;
 		}
-		if ((error = git_blob_create_from_stream_commit(&oid, ws)) < 0)
-			return xch_error_from_git(error, "cannot store '%s'", is->path);
+		if ((error = xch_packw_end(is->pack, &oid)) < 0)
+			return xch_error_prefix("cannot store '%s'", is->path);
 		if ((error = grow((void **)&is->atts, &is->aatts, is->natts, sizeof(*is->atts))) < 0)
 			return error;
 		snprintf(is->atts[is->natts].sha256, sizeof(is->atts[0].sha256), "%s", is->path + 12);
@@ -141,8 +151,14 @@ static int sink_end(void *payload, bool ok)
 	if (!ok)
 		return 0;
 	/* a record: parsed strictly and checked against its schema before anything else */
-	if ((error = xch_record_parse(&r, is->data.ptr ? is->data.ptr : "", is->data.size, is->path)) < 0)
-		return error == XCH_ESCHEMA ? xch_error_set(XCH_EMALFORMED, "%s", xch_error_last()->message) : error;
+	if ((error = xch_record_parse(&r, is->data.ptr ? is->data.ptr : "", is->data.size, is->path)) < 0) {
+		char why[512];
+		if (error != XCH_ESCHEMA)
+			return error;
+		/* not from the message buffer into itself */
+		snprintf(why, sizeof(why), "%s", xch_error_last()->message);
+		return xch_error_set(XCH_EMALFORMED, "%s", why);
+	}
 	snprintf(expect, sizeof(expect), "records/%s.json", xch_record_id(r));
 	if (strcmp(expect, is->path)) {
 		error = xch_error_set(XCH_ETAMPERED, "'%s' holds record '%s'", is->path, xch_record_id(r));
@@ -163,8 +179,8 @@ static int sink_end(void *payload, bool ok)
 		const char *data;
 		size_t len;
 		xch_record_canonical(r, &data, &len);
-		if ((error = git_blob_create_from_buffer(&ir->oid, is->s->repo, data, len)) < 0) {
-			error = xch_error_from_git(error, "cannot store record '%s'", xch_record_id(r));
+		if ((error = xch_packw_add(is->pack, &ir->oid, data, len)) < 0) {
+			error = xch_error_prefix("cannot store record '%s'", xch_record_id(r));
 			goto done;
 		}
 	}
@@ -195,8 +211,8 @@ done:
 
 static void sink_dispose(import_sink *is)
 {
-	if (is->ws)
-		is->ws->free(is->ws);
+	xch_packw_free(is->pack);
+	git_odb_free(is->odb);
 	for (size_t i = 0; i < is->nrecs; i++) {
 		free(is->recs[i].id);
 		free(is->recs[i].type);
@@ -816,6 +832,9 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 		}
 		goto done;
 	}
+	/* the records and attachments become visible once nothing is left to refuse */
+	if ((error = check_attachments(ch, &is)) < 0 || (error = xch_packw_commit(is.pack)) < 0)
+		goto done;
 	if (!strcmp(xch_json_str(is.manifest, "kind"), "receipt")) {
 		out->receipt = 1;
 		if ((error = apply_receipt(ch, s, partner, is.manifest, &out->acknowledged)) < 0)
@@ -847,8 +866,6 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 		if ((error = xch_store_attachment_path(&apath, is.atts[i].sha256)) < 0 ||
 		    (error = xch_change_put_oid(ch, apath.ptr, &is.atts[i].oid)) < 0)
 			goto done;
-	if ((error = check_attachments(ch, &is)) < 0)
-		goto done;
 	for (i = 0; i < is.nrecs; i++) {
 		if (is.recs[i].unchanged) {
 			/*

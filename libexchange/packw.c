@@ -300,7 +300,9 @@ static int start_deflate(xch_packw *pw, const void *sample, size_t len)
 {
 	int level = Z_BEST_SPEED;
 
-	if (len >= 512 && xch_deflate_looks_incompressible(sample, len < Z_CHUNK ? len : Z_CHUNK))
+	/* a trial on the first chunk of a large blob: records are small and text */
+	if (pw->size >= Z_CHUNK && len >= 512 &&
+	    xch_deflate_looks_incompressible(sample, len < Z_CHUNK ? len : Z_CHUNK))
 		level = Z_NO_COMPRESSION;
 	memset(&pw->z, 0, sizeof(pw->z));
 	if (deflateInit(&pw->z, level) != Z_OK)

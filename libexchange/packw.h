@@ -29,8 +29,9 @@ int xch_packw_new(xch_packw **out, const char *gitdir, git_odb *odb, uint32_t ex
 int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len);
 
 /*
- * Stream a blob of exactly size bytes: begin, write as it comes, end. Data
- * that looks incompressible from its first chunk is stored, not deflated.
+ * Stream a blob of exactly size bytes: begin, write as it comes, end. A
+ * blob of 64 KiB or more that looks incompressible from its first chunk is
+ * stored, not deflated.
  * abort drops the blob begun.
  */
 int xch_packw_begin(xch_packw *pw, uint64_t size);

@@ -318,6 +318,17 @@ def build_case(d, case):
     if case == "manifest-dupkey":
         mb = b'{"format": "xch-bundle/1", ' + mbytes[1:]
         return tgz([(tar_entry("manifest.json", mb), mb)] + rest)
+    if case == "no-attachments":
+        # every attachment left out, from the manifest too: a bundle
+        # consistent in itself whose records name attachments it lacks
+        drop = set(p for p, _ in files if p.startswith("attachments/"))
+        if not drop:
+            die("no-attachments: the bundle has no attachment")
+        m = dict(manifest)
+        m["entries"] = [e for e in m["entries"] if e["path"] not in drop]
+        m["counts"] = dict(m["counts"], attachments=0)
+        mb = canonical(m)
+        return tgz([(tar_entry("manifest.json", mb), mb)] + [(tar_entry(p, b), b) for p, b in files if p not in drop])
     if case == "notfirst":
         return tgz(rest[:1] + entries + rest[1:])
     if case == "empty":

@@ -8,15 +8,16 @@
 EX=$SRC/examples
 KEYS=$RES/keys
 CSV=$EX/attachments/riverside-scada-open-ports.csv
+FORGE=$SRC/tests/cli/forge.py
 B=$T/bundles
 mkdir "$B"
 
-# state NAME: every ref, the main tree, and every file of the store but its
-# objects (a refused import may leave unreferenced loose objects behind).
+# state NAME: every ref, the main tree, and every file of the store, its
+# objects too: a refused import writes nothing at all.
 state() {
 	g "$1" for-each-ref --format='%(refname) %(objectname)' &&
 	g "$1" ls-tree -r refs/heads/main &&
-	(cd "$T/$1/store" && find . -path ./.xch/objects -prune -o -print | LC_ALL=C sort |
+	(cd "$T/$1/store" && find . -print | LC_ALL=C sort |
 		while read -r f; do
 			printf '%s %s ' "$f" "$(stat -c %a "$f")"
 			if [ -f "$f" ]; then sha256sum < "$f"; else echo; fi
@@ -227,6 +228,32 @@ test_expect 'crossing bundles with --full: a stale copy does not revert a newer 
 		echo "$p:" && run 0 by $p xch show --json ASMT-2026-0003 &&
 		grep_out "\"title\": \"Retitled again by the agency\"" || exit 1
 	done
+'
+
+# A partner's key vouches for what it sends, not for its being complete.
+test_expect 'a record naming an attachment neither in the bundle nor in the store: exit 6, nothing written' '
+	head -c 70000 /dev/urandom > "$T/capture.bin" &&
+	sha=$(sha256sum < "$T/capture.bin" | cut -c1-64) &&
+	by agency xch show --json ASMT-2026-0001 | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+d[\"id\"] = \"ASMT-2026-0042\"
+d[\"attachments\"] = [{\"name\": \"capture.bin\", \"media_type\": \"application/octet-stream\",
+                     \"sha256\": sys.argv[1], \"size\": 70000}]
+print(json.dumps(d))" "$sha" > "$T/ASMT-2026-0042.json" &&
+	run 0 by agency xch add --attach "$T/capture.bin" "$T/ASMT-2026-0042.json" &&
+	seal_to agency company "$B/a-att.xch" >/dev/null &&
+	run 0 by company xch open -o "$T/a-att" "$B/a-att.xch" &&
+	python3 "$FORGE" bundle --base "$B/a-att.xch" --from "$T/a-att" --case no-attachments \
+		--gnupghome "$T/agency/gnupg" --signer "$(key_fpr agency)" --recipient "$(key_fpr company)" \
+		"$B/a-att-forged.xch" &&
+	state company > before &&
+	run 6 by company xch import "$B/a-att-forged.xch" &&
+	grep_err "^xch: .*record .ASMT-2026-0042. names attachment .capture\.bin., which is neither in the bundle nor in our store$" &&
+	one_line_err && state company > after && cmp before after &&
+	run 0 by company xch import "$B/a-att.xch" &&
+	g company cat-file -p "main:attachments/$(echo $sha | cut -c1-2)/$sha" | cmp - "$T/capture.bin" &&
+	g company fsck --strict --no-dangling
 '
 
 test_done
