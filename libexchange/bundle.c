@@ -1484,6 +1484,7 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 	if ((error = xch_json_parse(&m, mbuf.ptr, mbuf.size, "manifest.json")) < 0 ||
 	    (error = xch_store_schemas(&set, s)) < 0)
 		goto done;
+	xch_buf_dispose(&mbuf); /* a line per entry: not kept twice */
 	if ((error = xch_schema_validate_json(&v, set, "urn:xch:schema:manifest", m)) < 0) {
 		if (error == XCH_ESCHEMA)
 			error = xch_error_set(XCH_EMALFORMED, "manifest.json is malformed: %s: %s",

@@ -43,7 +43,7 @@ typedef struct {
 typedef struct {
 	xch_store *s;
 	xch_schema_set *schemas;
-	json_t *manifest;       /* owned copy */
+	json_t *manifest;       /* a reference */
 	/* the entry being read, and its line in the manifest (entries come in its order) */
 	char path[300];
 	size_t cursor;
@@ -65,8 +65,8 @@ static int sink_manifest(void *payload, const json_t *manifest)
 	size_t n = json_array_size(json_object_get(manifest, "entries"));
 	int error;
 
-	if (!(is->manifest = json_deep_copy(manifest)))
-		return xch_error_oom();
+	/* not copied: the verifier keeps it, unchanged, until the import is done with it */
+	is->manifest = json_incref((json_t *)(uintptr_t)manifest);
 	if ((error = git_repository_odb(&is->odb, is->s->repo)) < 0)
 		return xch_error_from_git(error, "cannot open the store's objects");
 	return xch_packw_new(&is->pack, is->s->gitdir, is->odb, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
