@@ -20,6 +20,8 @@
 #define OUT_SIZE (256 * 1024)
 #define Z_CHUNK (64 * 1024)
 #define SHA1_SIZE 20
+/* streamed blobs from this size on are written loose, where seal streams them */
+#define LOOSE_MIN (1024 * 1024)
 
 typedef struct {
 	unsigned char id[SHA1_SIZE];
@@ -27,7 +29,13 @@ typedef struct {
 	uint64_t offset;
 } packw_obj;
 
+typedef struct {
+	char *tmp;              /* written and synced, under a temporary name */
+	git_oid oid;
+} loose_obj;
+
 struct xch_packw {
+	char *objects;          /* gitdir/objects */
 	char *dir;              /* gitdir/objects/pack */
 	char *tmp;              /* the pack under its temporary name */
 	int fd;
@@ -42,8 +50,14 @@ struct xch_packw {
 	size_t n, alloc;
 	uint32_t *slots;        /* index + 1 into objs by id; 0 is empty */
 	size_t nslots;
-	/* the object being written */
-	bool open, zinit, known;
+	loose_obj *loose;       /* large blobs, moved into place at commit */
+	size_t nloose, aloose;
+	/* the object being written; to lfd (ltmp) when it goes loose */
+	bool open, zinit, known, to_loose;
+	int lfd;
+	char *ltmp;
+	char lhdr[32];
+	size_t lhdrlen;
 	uint64_t size, got, start;
 	uint32_t crc;
 	z_stream z;
@@ -107,9 +121,13 @@ int xch_packw_new(xch_packw **out, const char *gitdir, git_odb *odb, uint32_t ex
 	if (!(pw = calloc(1, sizeof(*pw))))
 		return xch_error_oom();
 	pw->fd = -1;
+	pw->lfd = -1;
 	pw->odb = odb;
 	pw->expected = expected;
-	if ((error = xch_buf_printf(&path, "%s/objects/pack", gitdir)) < 0)
+	if ((error = xch_buf_printf(&path, "%s/objects", gitdir)) < 0)
+		goto fail;
+	pw->objects = xch_buf_detach(&path);
+	if ((error = xch_buf_printf(&path, "%s/pack", pw->objects)) < 0)
 		goto fail;
 	pw->dir = xch_buf_detach(&path);
 	if ((error = xch_buf_printf(&path, "%s/tmp_pack_XXXXXX", pw->dir)) < 0)
@@ -140,7 +158,7 @@ fail:
 
 size_t xch_packw_count(const xch_packw *pw)
 {
-	return pw ? pw->n : 0;
+	return pw ? pw->n + pw->nloose : 0;
 }
 
 static size_t slot_of(const unsigned char *id, size_t nslots)
@@ -200,11 +218,26 @@ static int remember(xch_packw *pw, const unsigned char *id, uint32_t crc, uint64
 	return 0;
 }
 
-/* Is the object there already, in this pack or in the store? */
+/* Is the object there already, written here or in the store? */
 static bool have(const xch_packw *pw, const git_oid *oid)
 {
+	for (size_t i = 0; i < pw->nloose; i++)
+		if (git_oid_equal(&pw->loose[i].oid, oid))
+			return true;
 	return in_pack(pw, oid->id) ||
 	       (pw->odb && git_odb_exists_ext(pw->odb, oid, GIT_ODB_LOOKUP_NO_REFRESH) == 1);
+}
+
+static void drop_loose_tmp(xch_packw *pw)
+{
+	if (pw->lfd >= 0) {
+		close(pw->lfd);
+		unlink(pw->ltmp);
+	}
+	pw->lfd = -1;
+	free(pw->ltmp);
+	pw->ltmp = NULL;
+	pw->to_loose = false;
 }
 
 /* Drop the bytes from start on: the pack is as it was before them. */
@@ -238,6 +271,32 @@ static int begin(xch_packw *pw, uint64_t size, const git_oid *known)
 
 	if (pw->open || pw->committed)
 		return xch_error_set(XCH_EINVALID, "pack writer: an object is open already");
+	if (!known && size >= LOOSE_MIN) {
+		xch_buf path = XCH_BUF_INIT;
+		if ((error = xch_buf_printf(&path, "%s/tmp_obj_XXXXXX", pw->objects)) < 0)
+			return error;
+		pw->ltmp = xch_buf_detach(&path);
+		if ((pw->lfd = mkostemp(pw->ltmp, O_CLOEXEC)) < 0) {
+			error = xch_error_set_os(XCH_EOS, "cannot create an object in '%s'", pw->objects);
+			free(pw->ltmp);
+			pw->ltmp = NULL;
+			return error;
+		}
+		k = snprintf(pw->lhdr, sizeof(pw->lhdr), "blob %" PRIu64, size);
+		pw->lhdrlen = (size_t)k + 1;
+		if (EVP_DigestInit_ex(pw->obj_md, EVP_sha1(), NULL) != 1 ||
+		    EVP_DigestUpdate(pw->obj_md, pw->lhdr, pw->lhdrlen) != 1) {
+			drop_loose_tmp(pw);
+			return xch_error_set(XCH_ERROR, "cannot hash an object");
+		}
+		pw->to_loose = true;
+		pw->open = true;
+		pw->zinit = false;
+		pw->known = false;
+		pw->size = size;
+		pw->got = 0;
+		return 0;
+	}
 	if (!pw->header) {
 		unsigned char ph[12];
 		pack_header(ph, pw->expected);
@@ -290,8 +349,13 @@ static int deflate_out(xch_packw *pw, int flush)
 		ret = deflate(&pw->z, flush);
 		if (ret == Z_STREAM_ERROR)
 			return xch_error_set(XCH_EOS, "cannot deflate an object");
-		if ((error = emit(pw, buf, sizeof(buf) - pw->z.avail_out)) < 0)
+		size_t k = sizeof(buf) - pw->z.avail_out;
+		if (pw->to_loose) {
+			if (xch_write_all(pw->lfd, buf, k) < 0)
+				return xch_error_set_os(XCH_EOS, "cannot write '%s'", pw->ltmp);
+		} else if ((error = emit(pw, buf, k)) < 0) {
 			return error;
+		}
 	} while (pw->z.avail_out == 0 || (flush == Z_FINISH && ret != Z_STREAM_END));
 	return 0;
 }
@@ -308,6 +372,12 @@ static int start_deflate(xch_packw *pw, const void *sample, size_t len)
 	if (deflateInit(&pw->z, level) != Z_OK)
 		return xch_error_oom();
 	pw->zinit = true;
+	if (pw->to_loose) {
+		/* a loose object deflates its header with its content */
+		pw->z.next_in = (unsigned char *)pw->lhdr;
+		pw->z.avail_in = (uInt)pw->lhdrlen;
+		return deflate_out(pw, Z_NO_FLUSH);
+	}
 	return 0;
 }
 
@@ -365,6 +435,35 @@ static int end(xch_packw *pw, git_oid *oid)
 		memcpy(pw->oid.id, id, SHA1_SIZE);
 	}
 	git_oid_cpy(oid, &pw->oid);
+	if (pw->to_loose) {
+		loose_obj *l;
+		if (have(pw, &pw->oid)) {
+			drop_loose_tmp(pw);
+			return 0;
+		}
+		if (fchmod(pw->lfd, 0444) < 0 || fsync(pw->lfd) < 0) {
+			error = xch_error_set_os(XCH_EOS, "cannot write '%s'", pw->ltmp);
+			drop_loose_tmp(pw);
+			return error;
+		}
+		if (pw->nloose == pw->aloose) {
+			size_t a = pw->aloose ? pw->aloose * 2 : 8;
+			if (!(l = realloc(pw->loose, a * sizeof(*l)))) {
+				drop_loose_tmp(pw);
+				return xch_error_oom();
+			}
+			pw->loose = l;
+			pw->aloose = a;
+		}
+		close(pw->lfd);
+		pw->lfd = -1;
+		l = &pw->loose[pw->nloose++];
+		l->tmp = pw->ltmp;
+		git_oid_cpy(&l->oid, &pw->oid);
+		pw->ltmp = NULL;
+		pw->to_loose = false;
+		return 0;
+	}
 	if (have(pw, &pw->oid))
 		return back_out(pw, pw->start);
 	if ((error = remember(pw, pw->oid.id, pw->crc, pw->start)) < 0)
@@ -401,7 +500,10 @@ void xch_packw_abort(xch_packw *pw)
 		deflateEnd(&pw->z);
 	pw->zinit = false;
 	pw->open = false;
-	back_out(pw, pw->start);
+	if (pw->to_loose)
+		drop_loose_tmp(pw);
+	else
+		back_out(pw, pw->start);
 }
 
 int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
@@ -516,6 +618,34 @@ done:
 	return error;
 }
 
+/* Move the loose objects into place (their directories synced), before the pack. */
+static int commit_loose(xch_packw *pw)
+{
+	xch_buf path = XCH_BUF_INIT;
+	int error = 0;
+
+	for (size_t i = 0; i < pw->nloose && !error; i++) {
+		char hex[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hex, sizeof(hex), &pw->loose[i].oid);
+		xch_buf_clear(&path);
+		if ((error = xch_buf_printf(&path, "%s/%.2s", pw->objects, hex)) < 0 ||
+		    (error = xch_mkdir_private(path.ptr, true)) < 0 ||
+		    (error = xch_buf_printf(&path, "/%s", hex + 2)) < 0)
+			break;
+		if (rename(pw->loose[i].tmp, path.ptr) < 0) {
+			error = xch_error_set_os(XCH_EOS, "cannot rename '%s'", pw->loose[i].tmp);
+			break;
+		}
+		free(pw->loose[i].tmp);
+		pw->loose[i].tmp = NULL;
+		path.size -= GIT_OID_HEXSZ - 1;
+		path.ptr[path.size] = '\0';
+		error = xch_fsync_dir(path.ptr);
+	}
+	xch_buf_dispose(&path);
+	return error;
+}
+
 int xch_packw_commit(xch_packw *pw)
 {
 	unsigned char sha[EVP_MAX_MD_SIZE];
@@ -529,6 +659,8 @@ int xch_packw_commit(xch_packw *pw)
 		return xch_error_set(XCH_EINVALID, "pack writer: an object is still open");
 	if (pw->committed)
 		return 0;
+	if ((error = commit_loose(pw)) < 0)
+		return error;
 	if (pw->n == 0) {
 		/* nothing new: no pack */
 		pw->committed = true;
@@ -591,6 +723,14 @@ void xch_packw_free(xch_packw *pw)
 		return;
 	if (pw->zinit)
 		deflateEnd(&pw->z);
+	drop_loose_tmp(pw);
+	for (size_t i = 0; i < pw->nloose; i++) {
+		if (pw->loose[i].tmp)
+			unlink(pw->loose[i].tmp);
+		free(pw->loose[i].tmp);
+	}
+	free(pw->loose);
+	free(pw->objects);
 	if (pw->fd >= 0) {
 		close(pw->fd);
 		if (!pw->committed)

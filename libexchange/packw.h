@@ -5,10 +5,14 @@
  * version 2 with whole objects (no deltas) and a version 2 index, as in
  * gitformat-pack(5); git and libgit2 read it as any other.
  *
- * Nothing is visible until xch_packw_commit(): the pack grows under a
- * temporary name in objects/pack, and xch_packw_free() without a commit
- * removes it. Memory is a chunk buffer and 32 bytes an object, whatever
- * the objects' sizes.
+ * Streamed blobs of 1 MiB or more (attachments) are written as loose
+ * objects instead, so that seal can stream them back (libgit2 reads a
+ * packed object whole).
+ *
+ * Nothing is visible until xch_packw_commit(): the pack and the loose
+ * objects grow under temporary names, and xch_packw_free() without a
+ * commit removes them. Memory is a chunk buffer and 32 bytes an object,
+ * whatever the objects' sizes.
  */
 #ifndef XCH_PACKW_H
 #define XCH_PACKW_H
@@ -39,13 +43,14 @@ int xch_packw_write(xch_packw *pw, const void *data, size_t len);
 int xch_packw_end(xch_packw *pw, git_oid *oid);
 void xch_packw_abort(xch_packw *pw);
 
-/* Objects in the pack so far. */
+/* Objects written so far, packed or loose. */
 size_t xch_packw_count(const xch_packw *pw);
 
 /*
- * Finish the pack and its index, sync both and move them to their final
- * names (pack-<sha1>.pack, then .idx: the index makes the pack visible),
- * then sync the directory. A pack without objects is not written at all.
+ * Move the loose objects into place, then finish the pack and its index,
+ * sync both and move them to their final names (pack-<sha1>.pack, then
+ * .idx: the index makes the pack visible), then sync the directory. A
+ * pack without objects is not written at all.
  */
 int xch_packw_commit(xch_packw *pw);
 
