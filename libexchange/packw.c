@@ -5,6 +5,13 @@
  * writer was told to expect in the header; when the count ends up
  * different (an object the store already had, a blob dropped) the header
  * is rewritten and the file read back once to hash it.
+ *
+ * Blobs added from memory (records) are deflated and written by a worker
+ * thread while the caller goes on parsing the next ones; the queue holds
+ * at most QUEUE_BYTES. The caller keeps the set of ids (what is written,
+ * for duplicates); the worker owns the pack's bytes and the index entries.
+ * A streamed blob waits until the worker is idle, and is written by the
+ * caller.
  */
 #include "common.h"
 #include "packw.h"
@@ -13,6 +20,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <openssl/evp.h>
 #include <zlib.h>
@@ -22,6 +30,8 @@
 #define SHA1_SIZE 20
 /* streamed blobs from this size on are written loose, where seal streams them */
 #define LOOSE_MIN (1024 * 1024)
+#define QUEUE_BYTES (8 * 1024 * 1024)
+#define QUEUE_JOBS 4096
 
 typedef struct {
 	unsigned char id[SHA1_SIZE];
@@ -33,6 +43,12 @@ typedef struct {
 	char *tmp;              /* written and synced, under a temporary name */
 	git_oid oid;
 } loose_obj;
+
+typedef struct {
+	unsigned char *data;
+	size_t len;
+	git_oid oid;
+} packw_job;
 
 struct xch_packw {
 	char *objects;          /* gitdir/objects */
@@ -48,10 +64,11 @@ struct xch_packw {
 	uint64_t off;           /* the pack's size, buffered bytes included */
 	packw_obj *objs;
 	size_t n, alloc;
-	uint32_t *slots;        /* index + 1 into objs by id; 0 is empty */
-	size_t nslots;
+	unsigned char (*ids)[SHA1_SIZE + 1]; /* every id accepted; [SHA1_SIZE] marks a used slot */
+	size_t nids, nslots;
 	loose_obj *loose;       /* large blobs, moved into place at commit */
 	size_t nloose, aloose;
+	bool streaming;         /* the caller's blob is open (begin without end) */
 	/* the object being written; to lfd (ltmp) when it goes loose */
 	bool open, zinit, known, to_loose;
 	int lfd;
@@ -62,7 +79,18 @@ struct xch_packw {
 	uint32_t crc;
 	z_stream z;
 	git_oid oid;            /* when known */
+	/* the worker and its queue, under mu */
+	pthread_t thread;
+	bool started, stop, busy;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	packw_job *q;
+	size_t qhead, qn, qbytes;
+	int werr;
+	char *werrmsg;
 };
+
+static void abort_object(xch_packw *pw);
 
 static int flush_out(xch_packw *pw)
 {
@@ -123,6 +151,9 @@ int xch_packw_new(xch_packw **out, const char *gitdir, git_odb *odb, uint32_t ex
 	pw->fd = -1;
 	pw->lfd = -1;
 	pw->odb = odb;
+	pthread_mutex_init(&pw->mu, NULL);
+	pthread_cond_init(&pw->work, NULL);
+	pthread_cond_init(&pw->done, NULL);
 	pw->expected = expected;
 	if ((error = xch_buf_printf(&path, "%s/objects", gitdir)) < 0)
 		goto fail;
@@ -158,7 +189,7 @@ fail:
 
 size_t xch_packw_count(const xch_packw *pw)
 {
-	return pw ? pw->n + pw->nloose : 0;
+	return pw ? pw->nids + pw->nloose : 0;
 }
 
 static size_t slot_of(const unsigned char *id, size_t nslots)
@@ -172,12 +203,44 @@ static bool in_pack(const xch_packw *pw, const unsigned char *id)
 {
 	if (!pw->nslots)
 		return false;
-	for (size_t i = slot_of(id, pw->nslots); pw->slots[i]; i = (i + 1) & (pw->nslots - 1))
-		if (!memcmp(pw->objs[pw->slots[i] - 1].id, id, SHA1_SIZE))
+	for (size_t i = slot_of(id, pw->nslots); pw->ids[i][SHA1_SIZE]; i = (i + 1) & (pw->nslots - 1))
+		if (!memcmp(pw->ids[i], id, SHA1_SIZE))
 			return true;
 	return false;
 }
 
+static void put_id(unsigned char (*ids)[SHA1_SIZE + 1], size_t nslots, const unsigned char *id)
+{
+	size_t i = slot_of(id, nslots);
+	while (ids[i][SHA1_SIZE])
+		i = (i + 1) & (nslots - 1);
+	memcpy(ids[i], id, SHA1_SIZE);
+	ids[i][SHA1_SIZE] = 1;
+}
+
+/* The id is in the pack (the caller's side). */
+static int accept_id(xch_packw *pw, const unsigned char *id)
+{
+	if (pw->nids >= UINT32_MAX - 1)
+		return xch_error_set(XCH_ETOOBIG, "too many objects for one pack");
+	if ((pw->nids + 1) * 2 > pw->nslots) {
+		size_t nslots = pw->nslots ? pw->nslots * 2 : 2048;
+		unsigned char (*ids)[SHA1_SIZE + 1] = calloc(nslots, sizeof(*ids));
+		if (!ids)
+			return xch_error_oom();
+		for (size_t k = 0; k < pw->nslots; k++)
+			if (pw->ids[k][SHA1_SIZE])
+				put_id(ids, nslots, pw->ids[k]);
+		free(pw->ids);
+		pw->ids = ids;
+		pw->nslots = nslots;
+	}
+	put_id(pw->ids, pw->nslots, id);
+	pw->nids++;
+	return 0;
+}
+
+/* An index entry (the writer's side). */
 static int remember(xch_packw *pw, const unsigned char *id, uint32_t crc, uint64_t offset)
 {
 	if (pw->n == pw->alloc) {
@@ -188,32 +251,9 @@ static int remember(xch_packw *pw, const unsigned char *id, uint32_t crc, uint64
 		pw->objs = objs;
 		pw->alloc = alloc;
 	}
-	if (pw->n >= UINT32_MAX - 1)
-		return xch_error_set(XCH_ETOOBIG, "too many objects for one pack");
-	if ((pw->n + 1) * 2 > pw->nslots) {
-		size_t nslots = pw->nslots ? pw->nslots * 2 : 2048;
-		uint32_t *slots = calloc(nslots, sizeof(*slots));
-		if (!slots)
-			return xch_error_oom();
-		for (size_t k = 0; k < pw->n; k++) {
-			size_t i = slot_of(pw->objs[k].id, nslots);
-			while (slots[i])
-				i = (i + 1) & (nslots - 1);
-			slots[i] = (uint32_t)k + 1;
-		}
-		free(pw->slots);
-		pw->slots = slots;
-		pw->nslots = nslots;
-	}
 	memcpy(pw->objs[pw->n].id, id, SHA1_SIZE);
 	pw->objs[pw->n].crc = crc;
 	pw->objs[pw->n].offset = offset;
-	{
-		size_t i = slot_of(id, pw->nslots);
-		while (pw->slots[i])
-			i = (i + 1) & (pw->nslots - 1);
-		pw->slots[i] = (uint32_t)pw->n + 1;
-	}
 	pw->n++;
 	return 0;
 }
@@ -464,22 +504,110 @@ static int end(xch_packw *pw, git_oid *oid)
 		pw->to_loose = false;
 		return 0;
 	}
+	if (pw->known) {
+		/* an added blob: the caller checked it is new, and took its id */
+		if ((error = remember(pw, pw->oid.id, pw->crc, pw->start)) < 0)
+			back_out(pw, pw->start);
+		return error;
+	}
 	if (have(pw, &pw->oid))
 		return back_out(pw, pw->start);
-	if ((error = remember(pw, pw->oid.id, pw->crc, pw->start)) < 0)
+	if ((error = accept_id(pw, pw->oid.id)) < 0 || (error = remember(pw, pw->oid.id, pw->crc, pw->start)) < 0)
 		back_out(pw, pw->start);
 	return error;
 }
 
+static void *worker(void *arg)
+{
+	xch_packw *pw = arg;
+
+	pthread_mutex_lock(&pw->mu);
+	for (;;) {
+		packw_job j;
+		int error = 0;
+		while (!pw->qn && !pw->stop)
+			pthread_cond_wait(&pw->work, &pw->mu);
+		if (!pw->qn)
+			break;
+		j = pw->q[pw->qhead];
+		pw->qhead = (pw->qhead + 1) % QUEUE_JOBS;
+		pw->qn--;
+		pw->busy = true;
+		if (!pw->werr) {
+			pthread_mutex_unlock(&pw->mu);
+			if ((error = begin(pw, j.len, &j.oid)) < 0 || (error = write_data(pw, j.data, j.len)) < 0 ||
+			    (error = end(pw, &j.oid)) < 0)
+				abort_object(pw);
+			pthread_mutex_lock(&pw->mu);
+		}
+		if (error < 0 && !pw->werr) {
+			pw->werr = error;
+			pw->werrmsg = strdup(xch_error_last()->message);
+		}
+		free(j.data);
+		pw->qbytes -= j.len;
+		pw->busy = false;
+		pthread_cond_broadcast(&pw->done);
+	}
+	pthread_mutex_unlock(&pw->mu);
+	return NULL;
+}
+
+/* The worker's error, as ours; under mu. */
+static int worker_error(xch_packw *pw)
+{
+	return xch_error_set(pw->werr, "%s", pw->werrmsg ? pw->werrmsg : "out of memory");
+}
+
+/* Wait until the worker has written everything queued: the pack is the caller's again. */
+static int drain(xch_packw *pw)
+{
+	int error = 0;
+	if (!pw->started)
+		return 0;
+	pthread_mutex_lock(&pw->mu);
+	while (pw->qn || pw->busy)
+		pthread_cond_wait(&pw->done, &pw->mu);
+	if (pw->werr)
+		error = worker_error(pw);
+	pthread_mutex_unlock(&pw->mu);
+	return error;
+}
+
+static void stop_worker(xch_packw *pw)
+{
+	if (!pw->started)
+		return;
+	pthread_mutex_lock(&pw->mu);
+	pw->stop = true;
+	pthread_cond_broadcast(&pw->work);
+	pthread_mutex_unlock(&pw->mu);
+	pthread_join(pw->thread, NULL);
+	pw->started = false;
+	while (pw->qn) {
+		free(pw->q[pw->qhead].data);
+		pw->qhead = (pw->qhead + 1) % QUEUE_JOBS;
+		pw->qn--;
+	}
+}
+
 int xch_packw_begin(xch_packw *pw, uint64_t size)
 {
+	int error;
 	XCH_ARG(pw);
-	return begin(pw, size, NULL);
+	if (pw->streaming)
+		return xch_error_set(XCH_EINVALID, "pack writer: an object is open already");
+	if ((error = drain(pw)) < 0 || (error = begin(pw, size, NULL)) < 0)
+		return error;
+	pw->streaming = true;
+	return 0;
 }
 
 int xch_packw_write(xch_packw *pw, const void *data, size_t len)
 {
 	XCH_ARG(pw && (data || !len));
+	if (!pw->streaming)
+		return xch_error_set(XCH_EINVALID, "pack writer: no object is open");
 	return write_data(pw, data, len);
 }
 
@@ -487,14 +615,17 @@ int xch_packw_end(xch_packw *pw, git_oid *oid)
 {
 	int error;
 	XCH_ARG(pw && oid);
+	if (!pw->streaming)
+		return xch_error_set(XCH_EINVALID, "pack writer: no object is open");
 	if ((error = end(pw, oid)) < 0)
-		xch_packw_abort(pw);
+		abort_object(pw);
+	pw->streaming = false;
 	return error;
 }
 
-void xch_packw_abort(xch_packw *pw)
+static void abort_object(xch_packw *pw)
 {
-	if (!pw || !pw->open)
+	if (!pw->open)
 		return;
 	if (pw->zinit)
 		deflateEnd(&pw->z);
@@ -506,6 +637,14 @@ void xch_packw_abort(xch_packw *pw)
 		back_out(pw, pw->start);
 }
 
+void xch_packw_abort(xch_packw *pw)
+{
+	if (!pw || !pw->streaming)
+		return;
+	pw->streaming = false;
+	abort_object(pw);
+}
+
 int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
 {
 	int error;
@@ -515,10 +654,40 @@ int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
 		return xch_error_from_git(-1, "cannot hash an object");
 	if (have(pw, oid))
 		return 0;
-	if ((error = begin(pw, len, oid)) < 0 || (error = write_data(pw, data, len)) < 0 ||
-	    (error = end(pw, oid)) < 0)
-		xch_packw_abort(pw);
-	return error;
+	if (pw->streaming || pw->committed)
+		return xch_error_set(XCH_EINVALID, "pack writer: an object is open already");
+	if (!pw->started) {
+		if (!(pw->q = calloc(QUEUE_JOBS, sizeof(*pw->q))))
+			return xch_error_oom();
+		if ((error = pthread_create(&pw->thread, NULL, worker, pw)) != 0) {
+			errno = error;
+			return xch_error_set_os(XCH_EOS, "cannot start the pack writer");
+		}
+		pw->started = true;
+	}
+	if ((error = accept_id(pw, oid->id)) < 0)
+		return error;
+	{
+		packw_job j = { malloc(len ? len : 1), len, *oid };
+		if (!j.data)
+			return xch_error_oom();
+		memcpy(j.data, data, len);
+		pthread_mutex_lock(&pw->mu);
+		while (!pw->werr && (pw->qn == QUEUE_JOBS || (pw->qn && pw->qbytes + len > QUEUE_BYTES)))
+			pthread_cond_wait(&pw->done, &pw->mu);
+		if (pw->werr) {
+			error = worker_error(pw);
+			pthread_mutex_unlock(&pw->mu);
+			free(j.data);
+			return error;
+		}
+		pw->q[(pw->qhead + pw->qn) % QUEUE_JOBS] = j;
+		pw->qn++;
+		pw->qbytes += len;
+		pthread_cond_signal(&pw->work);
+		pthread_mutex_unlock(&pw->mu);
+	}
+	return 0;
 }
 
 /* The pack's SHA-1 from the file itself, after its header changed. */
@@ -655,11 +824,13 @@ int xch_packw_commit(xch_packw *pw)
 	int error, ifd = -1;
 
 	XCH_ARG(pw);
-	if (pw->open)
+	if (pw->streaming)
 		return xch_error_set(XCH_EINVALID, "pack writer: an object is still open");
 	if (pw->committed)
 		return 0;
-	if ((error = commit_loose(pw)) < 0)
+	error = drain(pw);
+	stop_worker(pw);
+	if (error < 0 || (error = commit_loose(pw)) < 0)
 		return error;
 	if (pw->n == 0) {
 		/* nothing new: no pack */
@@ -721,6 +892,12 @@ void xch_packw_free(xch_packw *pw)
 {
 	if (!pw)
 		return;
+	stop_worker(pw);
+	pthread_mutex_destroy(&pw->mu);
+	pthread_cond_destroy(&pw->work);
+	pthread_cond_destroy(&pw->done);
+	free(pw->q);
+	free(pw->werrmsg);
 	if (pw->zinit)
 		deflateEnd(&pw->z);
 	drop_loose_tmp(pw);
@@ -740,7 +917,7 @@ void xch_packw_free(xch_packw *pw)
 	EVP_MD_CTX_free(pw->obj_md);
 	free(pw->out);
 	free(pw->objs);
-	free(pw->slots);
+	free(pw->ids);
 	free(pw->dir);
 	free(pw->tmp);
 	free(pw);
