@@ -39,7 +39,8 @@ int xch_record_id_valid(const char *id)
 	return i <= 128 && !strstr(id, "..");
 }
 
-int xch_record_from_json(xch_record **out, json_t *json, const char *origin)
+/* A record of json; its canonical text is text (len bytes) or, when NULL, made here. */
+static int make_record(xch_record **out, json_t *json, const char *origin, const char *text, size_t len)
 {
 	xch_record *r;
 	xch_buf canon = XCH_BUF_INIT;
@@ -63,8 +64,9 @@ int xch_record_from_json(xch_record **out, json_t *json, const char *origin)
 		json_decref(json);
 		return XCH_ESCHEMA;
 	}
-	if (xch_json_canonical(&canon, json) < 0) {
+	if (text ? xch_buf_put(&canon, text, len) < 0 : xch_json_canonical(&canon, json) < 0) {
 		json_decref(json);
+		xch_buf_dispose(&canon);
 		return XCH_ERROR;
 	}
 	if (!(r = calloc(1, sizeof(*r)))) {
@@ -79,6 +81,22 @@ int xch_record_from_json(xch_record **out, json_t *json, const char *origin)
 	r->id = id;
 	*out = r;
 	return 0;
+}
+
+int xch_record_from_json(xch_record **out, json_t *json, const char *origin)
+{
+	return make_record(out, json, origin, NULL, 0);
+}
+
+int xch_record_parse_stored(xch_record **out, const char *data, size_t len, const char *origin)
+{
+	json_t *json;
+	int error;
+
+	XCH_ARG(out && data);
+	if ((error = xch_json_parse(&json, data, len, origin)) < 0)
+		return error;
+	return make_record(out, json, origin, data, len);
 }
 
 int xch_record_parse(xch_record **out, const char *data, size_t len, const char *origin)

@@ -15,6 +15,13 @@ struct xch_record {
 /* Take ownership of a parsed object (one reference) and make a record of it. */
 int xch_record_from_json(xch_record **out, json_t *json, const char *origin);
 
+/*
+ * Parse a record as the store holds it: in canonical form already, so its
+ * bytes are its canonical text, not made again (what seal sends is the
+ * blob itself).
+ */
+int xch_record_parse_stored(xch_record **out, const char *data, size_t len, const char *origin);
+
 /* The record's JSON (borrowed). */
 const json_t *xch_record_json(const xch_record *r);
 

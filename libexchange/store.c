@@ -380,7 +380,7 @@ static int tree_blob(git_blob **out, git_repository *repo, git_tree *tree, const
 
 static int record_from_blob(xch_record **out, git_blob *blob, const char *path)
 {
-	return xch_record_parse(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), path);
+	return xch_record_parse_stored(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), path);
 }
 
 /* Find the live record id in tree: its type's path. */
