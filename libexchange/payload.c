@@ -305,6 +305,9 @@ static int nameset_add(struct nameset *s, const char *name)
 
 /* Writer */
 
+/* entries from this size on are tried for compressibility on their first chunk */
+#define STORE_TRIAL_MIN (64 * 1024)
+
 struct xch_payload_writer {
 	struct archive *a;
 	xch_deflate *d;
@@ -313,6 +316,7 @@ struct xch_payload_writer {
 	bool in_entry;
 	bool entry_store;
 	uint64_t entry_size, entry_written;
+	uint64_t stored;  /* entry bytes stored, not deflated */
 	char *entry_path;
 	struct nameset names;
 	int cb_error;     /* failure inside the write callback */
@@ -457,6 +461,12 @@ int xch_payload_write(xch_payload_writer *w, const void *data, size_t len)
 		return w->error = xch_error_set(XCH_EINVALID,
 			"cannot write payload entry '%s': more than the %llu bytes declared",
 			w->entry_path, (unsigned long long)w->entry_size);
+	/* a large entry whose first chunk does not deflate is stored: never compress twice */
+	if (!w->entry_store && w->entry_written == 0 && w->entry_size >= STORE_TRIAL_MIN && len >= 512 &&
+	    xch_deflate_looks_incompressible(data, len < STORE_TRIAL_MIN ? len : STORE_TRIAL_MIN))
+		w->entry_store = true;
+	if (w->entry_store)
+		w->stored += len;
 	old = enter_utf8();
 	w->store = w->entry_store;
 	while (len > 0) {
@@ -532,6 +542,11 @@ int xch_payload_finish(xch_payload_writer *w)
 		return w->error = error;
 	w->finished = true;
 	return 0;
+}
+
+uint64_t xch_payload_writer_bytes_stored(const xch_payload_writer *w)
+{
+	return w ? w->stored : 0;
 }
 
 uint64_t xch_payload_writer_bytes_in(const xch_payload_writer *w)

@@ -50,6 +50,12 @@ int xch_payload_end(xch_payload_writer *w);
 /* Write the end of the archive, flush the compressor and stop its threads. */
 int xch_payload_finish(xch_payload_writer *w);
 
+/*
+ * Entry bytes stored rather than deflated: store_only entries, and those
+ * of 64 KiB or more whose first chunk does not deflate.
+ */
+uint64_t xch_payload_writer_bytes_stored(const xch_payload_writer *w);
+
 /* Uncompressed tar bytes and compressed bytes produced so far. */
 uint64_t xch_payload_writer_bytes_in(const xch_payload_writer *w);
 uint64_t xch_payload_writer_bytes_out(const xch_payload_writer *w);

@@ -294,6 +294,41 @@ static void test_roundtrip(void **state)
 	xch_buf_dispose(&gz);
 }
 
+/* Random data is stored, not deflated, unless small; text is deflated. */
+static void test_stores_incompressible_entries(void **state)
+{
+	xch_payload_writer *w;
+	xch_buf gz = XCH_BUF_INIT;
+	size_t big = 1 << 20;
+	unsigned char *rnd = malloc(big), *text = malloc(big);
+
+	(void)state;
+	assert_non_null(rnd);
+	assert_non_null(text);
+	fill_random(rnd, big, 42);
+	for (size_t j = 0; j < big; j++)
+		text[j] = (unsigned char)("{\"finding\": \"pump\"}\n"[j % 20]);
+	assert_int_equal(xch_payload_writer_new(&w, buf_sink, &gz, -1, 2, 1700000000), 0);
+	assert_int_equal(xch_payload_add(w, "attachments/text", text, big, false), 0);
+	assert_int_equal(xch_payload_writer_bytes_stored(w), 0);
+	assert_int_equal(xch_payload_add(w, "attachments/small-random", rnd, 60000, false), 0);
+	assert_int_equal(xch_payload_writer_bytes_stored(w), 0);
+	assert_int_equal(xch_payload_begin(w, "attachments/random", big, false), 0);
+	for (size_t off = 0; off < big; off += 65536)
+		assert_int_equal(xch_payload_write(w, rnd + off, 65536), 0);
+	assert_int_equal(xch_payload_end(w), 0);
+	assert_int_equal(xch_payload_writer_bytes_stored(w), big);
+	assert_int_equal(xch_payload_add(w, "attachments/marked", text, 1000, true), 0);
+	assert_int_equal(xch_payload_writer_bytes_stored(w), big + 1000);
+	assert_int_equal(xch_payload_finish(w), 0);
+	/* the text deflated, the random bytes as they were: about 1 MiB and 60 kB in all */
+	assert_true(gz.size > big + 60000 && gz.size < big + 60000 + big / 50);
+	xch_payload_writer_free(w);
+	xch_buf_dispose(&gz);
+	free(rnd);
+	free(text);
+}
+
 static void test_skipping_unread_data(void **state)
 {
 	xch_buf gz = XCH_BUF_INIT;
@@ -869,6 +904,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_stores_incompressible_entries),
 		cmocka_unit_test(test_skipping_unread_data),
 		cmocka_unit_test(test_deterministic_and_stock_tar),
 		cmocka_unit_test(test_reads_stock_tar_czf),
