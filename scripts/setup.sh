@@ -2,7 +2,7 @@
 # Install what xch needs to build and test on Debian 12 (run as root, or with sudo).
 set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
-	libgit2-dev libgpgme-dev libarchive-dev zlib1g-dev libjansson-dev libpcre2-dev
+	libgit2-dev libgpgme-dev libarchive-dev zlib1g-dev libdeflate-dev libjansson-dev libpcre2-dev
 	libssl-dev libcmocka-dev json-schema-test-suite
 	gnupg gpg-agent git mandoc pigz time valgrind python3 strace"
 if [ "${1:-}" = --packages ]; then
