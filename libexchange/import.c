@@ -33,6 +33,7 @@ typedef struct {
 	char *id;
 	char *type;
 	git_oid oid;      /* theirs, read again at merge time: records are not all kept in memory */
+	size_t ticket;    /* its oid from the pack writer, once written */
 	char *atts;       /* SHA-256s of the attachments it names, "sha\n..." or NULL */
 	bool unchanged;   /* the sender did not change it since we last shared it */
 	char base[XCH_SHA256_HEXSIZE + 1]; /* the version the sender's copy is based on, or "" */
@@ -43,7 +44,7 @@ typedef struct {
 	git_oid oid;
 } in_attachment;
 
-#define QUEUE_BYTES (8 * 1024 * 1024)
+#define QUEUE_BYTES (2 * 1024 * 1024)
 #define QUEUE_JOBS 1024
 
 struct rec_job {
@@ -231,8 +232,9 @@ static int sink_begin(void *payload, const char *path, uint64_t size)
 	if (!is->pack)
 		return xch_error_set(XCH_EMALFORMED, "'%s' comes before the manifest", path);
 	if (!strncmp(path, "attachments/", 12)) {
-		/* the pack is the record thread's until it is done */
-		if ((error = drain_records(is)) < 0 || (error = xch_packw_begin(is->pack, size)) < 0)
+		/* a small attachment goes into the pack, which is the record thread's until it is done */
+		if ((size < XCH_PACKW_LOOSE_MIN && (error = drain_records(is)) < 0) ||
+		    (error = xch_packw_begin(is->pack, size)) < 0)
 			return error;
 		is->streaming = true;
 		return 0;
@@ -301,7 +303,7 @@ static int take_record(import_sink *is, const char *path, const xch_buf *bytes, 
 	char expect[300];
 	int error;
 
-	if ((error = xch_record_parse(&r, bytes->ptr ? bytes->ptr : "", bytes->size, path)) < 0) {
+	if ((error = xch_record_parse_untexted(&r, bytes->ptr ? bytes->ptr : "", bytes->size, path)) < 0) {
 		char why[512];
 		if (error != XCH_ESCHEMA)
 			return error;
@@ -325,15 +327,6 @@ static int take_record(import_sink *is, const char *path, const xch_buf *bytes, 
 		goto done;
 	ir = &is->recs[is->nrecs];
 	memset(ir, 0, sizeof(*ir));
-	{
-		const char *data;
-		size_t len;
-		xch_record_canonical(r, &data, &len);
-		if ((error = xch_packw_add(is->pack, &ir->oid, data, len)) < 0) {
-			error = xch_error_prefix("cannot store record '%s'", xch_record_id(r));
-			goto done;
-		}
-	}
 	ir->unchanged = json_is_true(json_object_get(entry, "unchanged"));
 	if (xch_json_str(entry, "base"))
 		snprintf(ir->base, sizeof(ir->base), "%s", xch_json_str(entry, "base"));
@@ -351,8 +344,17 @@ static int take_record(import_sink *is, const char *path, const xch_buf *bytes, 
 		ir->atts = xch_buf_detach(&list);
 	}
 	is->nrecs++;
-	if (!ir->id || !ir->type)
+	if (!ir->id || !ir->type) {
 		error = xch_error_oom();
+		goto done;
+	}
+	/*
+	 * Its canonical text is made, hashed and stored on the pack writer's
+	 * thread; parsed, it takes about eight times its text's memory.
+	 */
+	if ((error = xch_packw_add_json(is->pack, json_incref((json_t *)(uintptr_t)xch_record_json(r)),
+	                                8 * bytes->size, &ir->ticket)) < 0)
+		error = xch_error_prefix("cannot store record '%s'", ir->id);
 done:
 	xch_violations_free(v);
 	xch_record_free(r);
@@ -1002,6 +1004,9 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 	/* the records and attachments become visible once nothing is left to refuse */
 	if ((error = check_attachments(ch, &is)) < 0 || (error = xch_packw_commit(is.pack)) < 0)
 		goto done;
+	for (i = 0; i < is.nrecs; i++)
+		if ((error = xch_packw_ticket_oid(is.pack, is.recs[i].ticket, &is.recs[i].oid)) < 0)
+			goto done;
 	if (!strcmp(xch_json_str(is.manifest, "kind"), "receipt")) {
 		out->receipt = 1;
 		if ((error = apply_receipt(ch, s, partner, is.manifest, &out->acknowledged)) < 0)

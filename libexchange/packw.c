@@ -8,7 +8,7 @@
  *
  * Blobs added from memory (records) are deflated and written by a worker
  * thread while the caller goes on parsing the next ones; the queue holds
- * at most QUEUE_BYTES. The caller keeps the set of ids (what is written,
+ * at most QUEUE_BYTES (2 MiB). The caller keeps the set of ids (what is written,
  * for duplicates); the worker owns the pack's bytes and the index entries.
  * A streamed blob waits until the worker is idle, and is written by the
  * caller.
@@ -19,6 +19,7 @@
 #include "common.h"
 #include "packw.h"
 #include "deflate.h"
+#include "json.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -33,8 +34,8 @@
 #define Z_CHUNK (64 * 1024)
 #define SHA1_SIZE 20
 /* streamed blobs from this size on are written loose, where seal streams them */
-#define LOOSE_MIN (1024 * 1024)
-#define QUEUE_BYTES (8 * 1024 * 1024)
+#define LOOSE_MIN XCH_PACKW_LOOSE_MIN
+#define QUEUE_BYTES (2 * 1024 * 1024)
 #define QUEUE_JOBS 4096
 
 typedef struct {
@@ -52,6 +53,9 @@ typedef struct {
 	unsigned char *data;
 	size_t len;
 	git_oid oid;
+	json_t *doc;            /* or a document to store in canonical form, for ticket */
+	size_t ticket;
+	size_t weight;          /* what it counts for in the queue */
 } packw_job;
 
 struct xch_packw {
@@ -73,6 +77,8 @@ struct xch_packw {
 	loose_obj *loose;       /* large blobs, moved into place at commit */
 	size_t nloose, aloose;
 	bool streaming;         /* the caller's blob is open (begin without end) */
+	bool pack_open;         /* an object is going into the pack: its bytes count for its CRC */
+	pthread_mutex_t cmu;    /* the ids and the loose objects: adds and a large stream at once */
 	/* the object being written; to lfd (ltmp) when it goes loose */
 	bool open, zinit, known, to_loose;
 	int lfd;
@@ -95,6 +101,10 @@ struct xch_packw {
 	struct libdeflate_compressor *ld;   /* the worker's */
 	unsigned char *ldbuf;
 	size_t ldcap;
+	git_odb *wodb;          /* the worker's own view of the store's objects */
+	xch_buf canon;          /* the worker's */
+	git_oid *tickets;       /* the ids of documents added, by ticket (under mu) */
+	size_t ntickets, atickets;
 };
 
 static void abort_object(xch_packw *pw);
@@ -115,7 +125,7 @@ static int emit(xch_packw *pw, const void *data, size_t len)
 
 	if (len && EVP_DigestUpdate(pw->pack_md, data, len) != 1)
 		return xch_error_set(XCH_ERROR, "cannot hash the pack");
-	if (pw->open)
+	if (pw->pack_open)
 		pw->crc = (uint32_t)crc32(pw->crc, p, (uInt)len);
 	pw->off += len;
 	while (len) {
@@ -159,6 +169,7 @@ int xch_packw_new(xch_packw **out, const char *gitdir, git_odb *odb, uint32_t ex
 	pw->lfd = -1;
 	pw->odb = odb;
 	pthread_mutex_init(&pw->mu, NULL);
+	pthread_mutex_init(&pw->cmu, NULL);
 	pthread_cond_init(&pw->work, NULL);
 	pthread_cond_init(&pw->done, NULL);
 	pw->expected = expected;
@@ -352,6 +363,7 @@ static int begin(xch_packw *pw, uint64_t size, const git_oid *known)
 		pw->header = true;
 	}
 	pw->open = true;
+	pw->pack_open = true;
 	pw->zinit = false;
 	pw->size = size;
 	pw->got = 0;
@@ -371,6 +383,8 @@ static int begin(xch_packw *pw, uint64_t size, const git_oid *known)
 	n++;
 	if ((error = emit(pw, h, n)) < 0)
 		goto fail;
+	if (known)
+		return 0;
 	if (!known) {
 		k = snprintf(ohdr, sizeof(ohdr), "blob %" PRIu64, size);
 		if (EVP_DigestInit_ex(pw->obj_md, EVP_sha1(), NULL) != 1 ||
@@ -382,6 +396,7 @@ static int begin(xch_packw *pw, uint64_t size, const git_oid *known)
 	return 0;
 fail:
 	pw->open = false;
+	pw->pack_open = false;
 	return error;
 }
 
@@ -482,9 +497,14 @@ static int end(xch_packw *pw, git_oid *oid)
 		memcpy(pw->oid.id, id, SHA1_SIZE);
 	}
 	git_oid_cpy(oid, &pw->oid);
+	pw->pack_open = false;
 	if (pw->to_loose) {
 		loose_obj *l;
-		if (have(pw, &pw->oid)) {
+		bool had;
+		pthread_mutex_lock(&pw->cmu);
+		had = have(pw, &pw->oid);
+		pthread_mutex_unlock(&pw->cmu);
+		if (had) {
 			drop_loose_tmp(pw);
 			return 0;
 		}
@@ -495,18 +515,26 @@ static int end(xch_packw *pw, git_oid *oid)
 		}
 		if (pw->nloose == pw->aloose) {
 			size_t a = pw->aloose ? pw->aloose * 2 : 8;
-			if (!(l = realloc(pw->loose, a * sizeof(*l)))) {
+			pthread_mutex_lock(&pw->cmu);
+			l = realloc(pw->loose, a * sizeof(*l));
+			if (l) {
+				pw->loose = l;
+				pw->aloose = a;
+			}
+			pthread_mutex_unlock(&pw->cmu);
+			if (!l) {
 				drop_loose_tmp(pw);
 				return xch_error_oom();
 			}
-			pw->loose = l;
-			pw->aloose = a;
 		}
 		close(pw->lfd);
 		pw->lfd = -1;
-		l = &pw->loose[pw->nloose++];
+		pthread_mutex_lock(&pw->cmu);
+		l = &pw->loose[pw->nloose];
 		l->tmp = pw->ltmp;
 		git_oid_cpy(&l->oid, &pw->oid);
+		pw->nloose++;
+		pthread_mutex_unlock(&pw->cmu);
 		pw->ltmp = NULL;
 		pw->to_loose = false;
 		return 0;
@@ -517,9 +545,14 @@ static int end(xch_packw *pw, git_oid *oid)
 			back_out(pw, pw->start);
 		return error;
 	}
-	if (have(pw, &pw->oid))
+	pthread_mutex_lock(&pw->cmu);
+	if (have(pw, &pw->oid)) {
+		pthread_mutex_unlock(&pw->cmu);
 		return back_out(pw, pw->start);
-	if ((error = accept_id(pw, pw->oid.id)) < 0 || (error = remember(pw, pw->oid.id, pw->crc, pw->start)) < 0)
+	}
+	error = accept_id(pw, pw->oid.id);
+	pthread_mutex_unlock(&pw->cmu);
+	if (error < 0 || (error = remember(pw, pw->oid.id, pw->crc, pw->start)) < 0)
 		back_out(pw, pw->start);
 	return error;
 }
@@ -542,15 +575,67 @@ static int write_whole(xch_packw *pw, const packw_job *j)
 	}
 	if (!(n = libdeflate_zlib_compress(pw->ld, j->data, j->len, pw->ldbuf, pw->ldcap)))
 		return xch_error_set(XCH_ERROR, "cannot deflate an object");
-	if ((error = begin(pw, j->len, &j->oid)) < 0)
-		return error;
-	if ((error = emit(pw, pw->ldbuf, n)) < 0) {
-		abort_object(pw);
-		return error;
+	if (!pw->header) {
+		unsigned char ph[12];
+		pack_header(ph, pw->expected);
+		if ((error = emit(pw, ph, sizeof(ph))) < 0)
+			return error;
+		pw->header = true;
 	}
-	pw->open = false;
-	if ((error = remember(pw, j->oid.id, pw->crc, pw->start)) < 0)
-		back_out(pw, pw->start);
+	/* type 3 (blob) and the size, 4 bits then 7 a byte */
+	{
+		unsigned char h[16];
+		uint64_t s = j->len, start = pw->off;
+		size_t hn = 0;
+		uint32_t crc;
+		h[hn] = (unsigned char)((3 << 4) | (s & 0x0f));
+		s >>= 4;
+		while (s) {
+			h[hn++] |= 0x80;
+			h[hn] = (unsigned char)(s & 0x7f);
+			s >>= 7;
+		}
+		hn++;
+		crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), h, (uInt)hn);
+		crc = (uint32_t)crc32(crc, pw->ldbuf, (uInt)n);
+		if ((error = emit(pw, h, hn)) < 0 || (error = emit(pw, pw->ldbuf, n)) < 0 ||
+		    (error = remember(pw, j->oid.id, crc, start)) < 0)
+			back_out(pw, start);
+	}
+	return error;
+}
+
+/*
+ * A document in canonical form (the worker): its id, and the blob unless
+ * the store has it already. Checked with the worker's own odb: libgit2
+ * objects are not shared between threads.
+ */
+static int write_doc(xch_packw *pw, packw_job *j)
+{
+	int error;
+
+	if ((error = xch_json_canonical(&pw->canon, j->doc)) < 0)
+		return error;
+	if (git_odb_hash(&j->oid, pw->canon.ptr, pw->canon.size, GIT_OBJECT_BLOB) < 0)
+		return xch_error_from_git(-1, "cannot hash an object");
+	if (!pw->wodb) {
+		xch_buf path = XCH_BUF_INIT;
+		if ((error = xch_buf_printf(&path, "%s", pw->objects)) == 0 &&
+		    (error = git_odb_open(&pw->wodb, path.ptr)) < 0)
+			error = xch_error_from_git(error, "cannot open '%s'", path.ptr);
+		xch_buf_dispose(&path);
+		if (error < 0)
+			return error;
+	}
+	if (git_odb_exists_ext(pw->wodb, &j->oid, GIT_ODB_LOOKUP_NO_REFRESH) == 1) {
+		pw->rehash = true; /* one object fewer than expected */
+		return 0;
+	}
+	j->data = (unsigned char *)pw->canon.ptr;
+	j->len = pw->canon.size;
+	error = write_whole(pw, j);
+	j->data = NULL;
+	j->len = 0;
 	return error;
 }
 
@@ -575,15 +660,21 @@ static void *worker(void *arg)
 		pw->busy = true;
 		if (!pw->werr) {
 			pthread_mutex_unlock(&pw->mu);
-			error = write_whole(pw, &j);
+			if (j.doc)
+				error = write_doc(pw, &j);
+			else
+				error = write_whole(pw, &j);
 			pthread_mutex_lock(&pw->mu);
+			if (j.doc && !error)
+				git_oid_cpy(&pw->tickets[j.ticket], &j.oid);
 		}
+		json_decref(j.doc);
 		if (error < 0 && !pw->werr) {
 			pw->werr = error;
 			pw->werrmsg = strdup(xch_error_last()->message);
 		}
 		free(j.data);
-		pw->qbytes -= j.len;
+		pw->qbytes -= j.weight;
 		pw->busy = false;
 		pthread_cond_broadcast(&pw->done);
 	}
@@ -624,6 +715,7 @@ static void stop_worker(xch_packw *pw)
 	pw->started = false;
 	while (pw->qn) {
 		free(pw->q[pw->qhead].data);
+		json_decref(pw->q[pw->qhead].doc);
 		pw->qhead = (pw->qhead + 1) % QUEUE_JOBS;
 		pw->qn--;
 	}
@@ -635,7 +727,8 @@ int xch_packw_begin(xch_packw *pw, uint64_t size)
 	XCH_ARG(pw);
 	if (pw->streaming)
 		return xch_error_set(XCH_EINVALID, "pack writer: an object is open already");
-	if ((error = drain(pw)) < 0 || (error = begin(pw, size, NULL)) < 0)
+	/* a blob for the pack waits for the worker; a loose one goes its own way */
+	if ((size < LOOSE_MIN && (error = drain(pw)) < 0) || (error = begin(pw, size, NULL)) < 0)
 		return error;
 	pw->streaming = true;
 	return 0;
@@ -669,6 +762,7 @@ static void abort_object(xch_packw *pw)
 		deflateEnd(&pw->z);
 	pw->zinit = false;
 	pw->open = false;
+	pw->pack_open = false;
 	if (pw->to_loose)
 		drop_loose_tmp(pw);
 	else
@@ -683,6 +777,46 @@ void xch_packw_abort(xch_packw *pw)
 	abort_object(pw);
 }
 
+static int start_worker(xch_packw *pw)
+{
+	int error;
+	if (pw->started)
+		return 0;
+	if (!pw->q && !(pw->q = calloc(QUEUE_JOBS, sizeof(*pw->q))))
+		return xch_error_oom();
+	if ((error = pthread_create(&pw->thread, NULL, worker, pw)) != 0) {
+		errno = error;
+		return xch_error_set_os(XCH_EOS, "cannot start the pack writer");
+	}
+	pw->started = true;
+	return 0;
+}
+
+/* Queue j (weighing len bytes) for the worker; it owns j's data from here. */
+static int enqueue(xch_packw *pw, packw_job *j, size_t len)
+{
+	int error = 0;
+	pthread_mutex_lock(&pw->mu);
+	while (!pw->werr && (pw->qn == QUEUE_JOBS || (pw->qn && pw->qbytes + len > QUEUE_BYTES)))
+		pthread_cond_wait(&pw->done, &pw->mu);
+	if (pw->werr) {
+		error = worker_error(pw);
+		pthread_mutex_unlock(&pw->mu);
+		free(j->data);
+		json_decref(j->doc);
+		return error;
+	}
+	j->len = j->doc ? 0 : len;
+	j->weight = len;
+	pw->q[(pw->qhead + pw->qn) % QUEUE_JOBS] = *j;
+	pw->qn++;
+	pw->qbytes += len;
+	if (pw->waiting) /* a wakeup a record is dear */
+		pthread_cond_signal(&pw->work);
+	pthread_mutex_unlock(&pw->mu);
+	return 0;
+}
+
 int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
 {
 	int error;
@@ -690,42 +824,68 @@ int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
 	XCH_ARG(pw && oid && (data || !len));
 	if (git_odb_hash(oid, data, len, GIT_OBJECT_BLOB) < 0)
 		return xch_error_from_git(-1, "cannot hash an object");
-	if (have(pw, oid))
+	if (pw->committed)
+		return xch_error_set(XCH_EINVALID, "pack writer: committed already");
+	pthread_mutex_lock(&pw->cmu);
+	if (have(pw, oid)) {
+		pthread_mutex_unlock(&pw->cmu);
 		return 0;
-	if (pw->streaming || pw->committed)
-		return xch_error_set(XCH_EINVALID, "pack writer: an object is open already");
-	if (!pw->started) {
-		if (!(pw->q = calloc(QUEUE_JOBS, sizeof(*pw->q))))
-			return xch_error_oom();
-		if ((error = pthread_create(&pw->thread, NULL, worker, pw)) != 0) {
-			errno = error;
-			return xch_error_set_os(XCH_EOS, "cannot start the pack writer");
-		}
-		pw->started = true;
 	}
-	if ((error = accept_id(pw, oid->id)) < 0)
+	error = accept_id(pw, oid->id);
+	pthread_mutex_unlock(&pw->cmu);
+	if (error < 0)
+		return error;
+	if ((error = start_worker(pw)) < 0)
 		return error;
 	{
-		packw_job j = { malloc(len ? len : 1), len, *oid };
+		packw_job j = { malloc(len ? len : 1), len, *oid, NULL, 0, 0 };
 		if (!j.data)
 			return xch_error_oom();
 		memcpy(j.data, data, len);
-		pthread_mutex_lock(&pw->mu);
-		while (!pw->werr && (pw->qn == QUEUE_JOBS || (pw->qn && pw->qbytes + len > QUEUE_BYTES)))
-			pthread_cond_wait(&pw->done, &pw->mu);
-		if (pw->werr) {
-			error = worker_error(pw);
-			pthread_mutex_unlock(&pw->mu);
-			free(j.data);
-			return error;
-		}
-		pw->q[(pw->qhead + pw->qn) % QUEUE_JOBS] = j;
-		pw->qn++;
-		pw->qbytes += len;
-		if (pw->waiting) /* a wakeup a record is dear */
-			pthread_cond_signal(&pw->work);
-		pthread_mutex_unlock(&pw->mu);
+		return enqueue(pw, &j, len);
 	}
+}
+
+int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, size_t *ticket)
+{
+	packw_job j = { NULL, 0, { { 0 } }, doc, 0, 0 };
+	int error;
+
+	XCH_ARG(pw && doc && ticket);
+	if (pw->committed) {
+		json_decref(doc);
+		return xch_error_set(XCH_EINVALID, "pack writer: committed already");
+	}
+	if ((error = start_worker(pw)) < 0) {
+		json_decref(doc);
+		return error;
+	}
+	pthread_mutex_lock(&pw->mu);
+	if (pw->ntickets == pw->atickets) {
+		size_t a = pw->atickets ? pw->atickets * 2 : 1024;
+		git_oid *t = realloc(pw->tickets, a * sizeof(*t));
+		if (!t) {
+			pthread_mutex_unlock(&pw->mu);
+			json_decref(doc);
+			return xch_error_oom();
+		}
+		pw->tickets = t;
+		pw->atickets = a;
+	}
+	j.ticket = *ticket = pw->ntickets++;
+	pthread_mutex_unlock(&pw->mu);
+	return enqueue(pw, &j, weight);
+}
+
+int xch_packw_ticket_oid(xch_packw *pw, size_t ticket, git_oid *oid)
+{
+	int error;
+	XCH_ARG(pw && oid);
+	if ((error = drain(pw)) < 0)
+		return error;
+	if (ticket >= pw->ntickets)
+		return xch_error_set(XCH_EINVALID, "pack writer: no ticket %zu", ticket);
+	git_oid_cpy(oid, &pw->tickets[ticket]);
 	return 0;
 }
 
@@ -933,12 +1093,16 @@ void xch_packw_free(xch_packw *pw)
 		return;
 	stop_worker(pw);
 	pthread_mutex_destroy(&pw->mu);
+	pthread_mutex_destroy(&pw->cmu);
 	pthread_cond_destroy(&pw->work);
 	pthread_cond_destroy(&pw->done);
 	free(pw->q);
 	free(pw->werrmsg);
 	if (pw->ld)
 		libdeflate_free_compressor(pw->ld);
+	git_odb_free(pw->wodb);
+	xch_buf_dispose(&pw->canon);
+	free(pw->tickets);
 	free(pw->ldbuf);
 	if (pw->zinit)
 		deflateEnd(&pw->z);

@@ -19,8 +19,12 @@
 
 #include "common.h"
 #include <git2.h>
+#include <jansson.h>
 
 typedef struct xch_packw xch_packw;
+
+/* Streamed blobs from this size on are written loose. */
+#define XCH_PACKW_LOOSE_MIN (1024 * 1024)
 
 /*
  * A writer for a pack in gitdir/objects/pack, of about expected objects
@@ -29,8 +33,22 @@ typedef struct xch_packw xch_packw;
  */
 int xch_packw_new(xch_packw **out, const char *gitdir, git_odb *odb, uint32_t expected);
 
-/* Add a blob held in memory; *oid is its id. */
+/*
+ * Add a blob held in memory; *oid is its id. Adds may come from another
+ * thread while a blob of XCH_PACKW_LOOSE_MIN or more streams, not while a
+ * smaller one does.
+ */
 int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len);
+
+/*
+ * Add a JSON document (the writer takes this reference) to be stored in
+ * canonical form (xch_json_canonical) unless the store has it: the text is
+ * made, hashed and written on the writer's thread. weight is about the
+ * memory it holds (the queue holds 2 MiB). *ticket names it for
+ * xch_packw_ticket_oid(), which waits for it and gives its id.
+ */
+int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, size_t *ticket);
+int xch_packw_ticket_oid(xch_packw *pw, size_t ticket, git_oid *oid);
 
 /*
  * Stream a blob of exactly size bytes: begin, write as it comes, end. A

@@ -39,8 +39,12 @@ int xch_record_id_valid(const char *id)
 	return i <= 128 && !strstr(id, "..");
 }
 
-/* A record of json; its canonical text is text (len bytes) or, when NULL, made here. */
-static int make_record(xch_record **out, json_t *json, const char *origin, const char *text, size_t len)
+/*
+ * A record of json; its canonical text is text (len bytes) or, when NULL,
+ * made here unless no_text.
+ */
+static int make_record(xch_record **out, json_t *json, const char *origin, const char *text, size_t len,
+                       bool no_text)
 {
 	xch_record *r;
 	xch_buf canon = XCH_BUF_INIT;
@@ -64,7 +68,7 @@ static int make_record(xch_record **out, json_t *json, const char *origin, const
 		json_decref(json);
 		return XCH_ESCHEMA;
 	}
-	if (text ? xch_buf_put(&canon, text, len) < 0 : xch_json_canonical(&canon, json) < 0) {
+	if (text ? xch_buf_put(&canon, text, len) < 0 : !no_text && xch_json_canonical(&canon, json) < 0) {
 		json_decref(json);
 		xch_buf_dispose(&canon);
 		return XCH_ERROR;
@@ -85,7 +89,18 @@ static int make_record(xch_record **out, json_t *json, const char *origin, const
 
 int xch_record_from_json(xch_record **out, json_t *json, const char *origin)
 {
-	return make_record(out, json, origin, NULL, 0);
+	return make_record(out, json, origin, NULL, 0, false);
+}
+
+int xch_record_parse_untexted(xch_record **out, const char *data, size_t len, const char *origin)
+{
+	json_t *json;
+	int error;
+
+	XCH_ARG(out && data);
+	if ((error = xch_json_parse(&json, data, len, origin)) < 0)
+		return error;
+	return make_record(out, json, origin, NULL, 0, true);
 }
 
 int xch_record_parse_stored(xch_record **out, const char *data, size_t len, const char *origin)
@@ -96,7 +111,7 @@ int xch_record_parse_stored(xch_record **out, const char *data, size_t len, cons
 	XCH_ARG(out && data);
 	if ((error = xch_json_parse(&json, data, len, origin)) < 0)
 		return error;
-	return make_record(out, json, origin, data, len);
+	return make_record(out, json, origin, data, len, false);
 }
 
 int xch_record_parse(xch_record **out, const char *data, size_t len, const char *origin)

@@ -22,6 +22,12 @@ int xch_record_from_json(xch_record **out, json_t *json, const char *origin);
  */
 int xch_record_parse_stored(xch_record **out, const char *data, size_t len, const char *origin);
 
+/*
+ * Parse a record without making its canonical text (xch_record_canonical
+ * gives NULL, 0): for who serialises it elsewhere.
+ */
+int xch_record_parse_untexted(xch_record **out, const char *data, size_t len, const char *origin);
+
 /* The record's JSON (borrowed). */
 const json_t *xch_record_json(const xch_record *r);
 
