@@ -148,6 +148,36 @@ static void put_be32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
+/* An object's header in a pack: type 3 (blob) and the size, 4 bits then 7 a byte. */
+static size_t blob_header(unsigned char h[16], uint64_t size)
+{
+	size_t n = 0;
+	h[n] = (unsigned char)((3 << 4) | (size & 0x0f));
+	size >>= 4;
+	while (size) {
+		h[n++] |= 0x80;
+		h[n] = (unsigned char)(size & 0x7f);
+		size >>= 7;
+	}
+	return n + 1;
+}
+
+static void pack_header(unsigned char h[12], uint32_t count);
+
+/* The pack's header, before its first object. */
+static int ensure_header(xch_packw *pw)
+{
+	unsigned char ph[12];
+	int error;
+	if (pw->header)
+		return 0;
+	pack_header(ph, pw->expected);
+	if ((error = emit(pw, ph, sizeof(ph))) < 0)
+		return error;
+	pw->header = true;
+	return 0;
+}
+
 static void pack_header(unsigned char h[12], uint32_t count)
 {
 	memcpy(h, "PACK", 4);
@@ -355,13 +385,8 @@ static int begin(xch_packw *pw, uint64_t size, const git_oid *known)
 		pw->got = 0;
 		return 0;
 	}
-	if (!pw->header) {
-		unsigned char ph[12];
-		pack_header(ph, pw->expected);
-		if ((error = emit(pw, ph, sizeof(ph))) < 0)
-			return error;
-		pw->header = true;
-	}
+	if ((error = ensure_header(pw)) < 0)
+		return error;
 	pw->open = true;
 	pw->pack_open = true;
 	pw->zinit = false;
@@ -372,15 +397,7 @@ static int begin(xch_packw *pw, uint64_t size, const git_oid *known)
 	pw->known = known != NULL;
 	if (known)
 		git_oid_cpy(&pw->oid, known);
-	/* type 3 (blob) and the size, 4 bits then 7 a byte */
-	h[n] = (unsigned char)((3 << 4) | (s & 0x0f));
-	s >>= 4;
-	while (s) {
-		h[n++] |= 0x80;
-		h[n] = (unsigned char)(s & 0x7f);
-		s >>= 7;
-	}
-	n++;
+	n = blob_header(h, s);
 	if ((error = emit(pw, h, n)) < 0)
 		goto fail;
 	if (known)
@@ -575,27 +592,13 @@ static int write_whole(xch_packw *pw, const packw_job *j)
 	}
 	if (!(n = libdeflate_zlib_compress(pw->ld, j->data, j->len, pw->ldbuf, pw->ldcap)))
 		return xch_error_set(XCH_ERROR, "cannot deflate an object");
-	if (!pw->header) {
-		unsigned char ph[12];
-		pack_header(ph, pw->expected);
-		if ((error = emit(pw, ph, sizeof(ph))) < 0)
-			return error;
-		pw->header = true;
-	}
-	/* type 3 (blob) and the size, 4 bits then 7 a byte */
+	if ((error = ensure_header(pw)) < 0)
+		return error;
 	{
 		unsigned char h[16];
-		uint64_t s = j->len, start = pw->off;
-		size_t hn = 0;
+		uint64_t start = pw->off;
+		size_t hn = blob_header(h, j->len);
 		uint32_t crc;
-		h[hn] = (unsigned char)((3 << 4) | (s & 0x0f));
-		s >>= 4;
-		while (s) {
-			h[hn++] |= 0x80;
-			h[hn] = (unsigned char)(s & 0x7f);
-			s >>= 7;
-		}
-		hn++;
 		crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), h, (uInt)hn);
 		crc = (uint32_t)crc32(crc, pw->ldbuf, (uInt)n);
 		if ((error = emit(pw, h, hn)) < 0 || (error = emit(pw, pw->ldbuf, n)) < 0 ||

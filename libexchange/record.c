@@ -92,29 +92,10 @@ int xch_record_from_json(xch_record **out, json_t *json, const char *origin)
 	return make_record(out, json, origin, NULL, 0, false);
 }
 
-int xch_record_parse_untexted(xch_record **out, const char *data, size_t len, const char *origin)
-{
-	json_t *json;
-	int error;
+/* Parse data; its canonical text: made (MAKE), data itself (AS_IS) or none (NONE). */
+enum text_mode { TEXT_MAKE, TEXT_AS_IS, TEXT_NONE };
 
-	XCH_ARG(out && data);
-	if ((error = xch_json_parse(&json, data, len, origin)) < 0)
-		return error;
-	return make_record(out, json, origin, NULL, 0, true);
-}
-
-int xch_record_parse_stored(xch_record **out, const char *data, size_t len, const char *origin)
-{
-	json_t *json;
-	int error;
-
-	XCH_ARG(out && data);
-	if ((error = xch_json_parse(&json, data, len, origin)) < 0)
-		return error;
-	return make_record(out, json, origin, data, len, false);
-}
-
-int xch_record_parse(xch_record **out, const char *data, size_t len, const char *origin)
+static int parse_record(xch_record **out, const char *data, size_t len, const char *origin, enum text_mode mode)
 {
 	json_t *json;
 	int error;
@@ -124,7 +105,22 @@ int xch_record_parse(xch_record **out, const char *data, size_t len, const char 
 		origin = "<record>";
 	if ((error = xch_json_parse(&json, data, len, origin)) < 0)
 		return error;
-	return xch_record_from_json(out, json, origin);
+	return make_record(out, json, origin, mode == TEXT_AS_IS ? data : NULL, len, mode == TEXT_NONE);
+}
+
+int xch_record_parse_untexted(xch_record **out, const char *data, size_t len, const char *origin)
+{
+	return parse_record(out, data, len, origin, TEXT_NONE);
+}
+
+int xch_record_parse_stored(xch_record **out, const char *data, size_t len, const char *origin)
+{
+	return parse_record(out, data, len, origin, TEXT_AS_IS);
+}
+
+int xch_record_parse(xch_record **out, const char *data, size_t len, const char *origin)
+{
+	return parse_record(out, data, len, origin, TEXT_MAKE);
 }
 
 int xch_record_load(xch_record **out, const char *path)
