@@ -1492,11 +1492,15 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 			                      xch_violations_message(v, 0));
 		goto done;
 	}
-	if ((error = xch_json_canonical(&canon, m)) < 0)
+	if (sink && sink->manifest) {
+		/* the sink has it: not kept as text too (a line an entry) */
+		if ((error = sink->manifest(sink->payload, m)) < 0)
+			goto done;
+	} else if ((error = xch_json_canonical(&canon, m)) < 0) {
 		goto done;
-	if (sink && sink->manifest && (error = sink->manifest(sink->payload, m)) < 0)
-		goto done;
-	info->manifest = xch_buf_detach(&canon);
+	} else {
+		info->manifest = xch_buf_detach(&canon);
+	}
 	if ((error = check_manifest(m, envj, me)) < 0)
 		goto done;
 	nwant = json_array_size(json_object_get(m, "entries"));

@@ -18,7 +18,10 @@ typedef struct {
 	void *payload;
 } xch_entry_sink;
 
-/* Verify a bundle completely, feeding its entries to sink. */
+/*
+ * Verify a bundle completely, feeding its entries to sink. When the sink
+ * takes the manifest, the info does not keep it as text.
+ */
 int xch_bundle_verify_into(xch_bundle_info **out, xch_store *s, const char *path, const xch_entry_sink *sink);
 
 #endif

@@ -980,6 +980,9 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 	}
 	if (error < 0)
 		goto done;
+	/* what each entry said is in is.recs now: the list goes before the merge needs memory */
+	if (is.manifest && json_object_get(is.manifest, "entries") && is.manifest->refcount == 1)
+		json_object_del(is.manifest, "entries");
 	if (!is.manifest || !xch_bundle_info_sender(info)) {
 		error = xch_error_set(XCH_EMALFORMED, "'%s' has no manifest", path);
 		goto done;
