@@ -1375,32 +1375,195 @@ static int check_manifest(const json_t *m, const json_t *envj, const char *me)
 /* Write an extracted entry under dir, never outside it. */
 static int open_out(int *fd, const char *dir, const char *path);
 
-/* The directory sink of xch open: entries become files under a new directory. */
+/*
+ * The directory sink of xch open: entries become files under a new
+ * directory. The files are written by a thread of their own, so that the
+ * system calls overlap the reading, inflating and hashing of what comes
+ * next: the sink queues what to do (DIR_QUEUE_BYTES at most) and reports
+ * the writer's first error on its next call.
+ */
+#define DIR_QUEUE_BYTES (4 * 1024 * 1024)
+#define DIR_QUEUE_OPS 1024
+
+enum dir_op_kind { DIR_OPEN, DIR_DATA, DIR_CLOSE, DIR_DISCARD };
+
+typedef struct {
+	enum dir_op_kind kind;
+	char *arg;              /* the path to open, or the data */
+	size_t len;
+} dir_op;
+
 typedef struct {
 	const char *dir;
-	int fd;
+	int fd;                 /* the writer's */
+	pthread_t thread;
+	bool started, stop, busy;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	dir_op *q;
+	size_t qhead, qn, qbytes;
+	int err;
+	char *errmsg;
 } dir_sink;
+
+static int dir_do(dir_sink *d, const dir_op *op)
+{
+	int error = 0;
+	switch (op->kind) {
+	case DIR_OPEN:
+		return open_out(&d->fd, d->dir, op->arg);
+	case DIR_DATA:
+		return xch_write_all(d->fd, op->arg, op->len);
+	case DIR_CLOSE:
+	case DIR_DISCARD:
+		if (d->fd >= 0 && close(d->fd) < 0 && op->kind == DIR_CLOSE)
+			error = xch_error_set_os(XCH_EOS, "cannot write into '%s'", d->dir);
+		d->fd = -1;
+		return error;
+	}
+	return 0;
+}
+
+static void *dir_writer(void *arg)
+{
+	dir_sink *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		dir_op op;
+		int error = 0;
+		while (!d->qn && !d->stop)
+			pthread_cond_wait(&d->work, &d->mu);
+		if (!d->qn)
+			break;
+		op = d->q[d->qhead];
+		d->qhead = (d->qhead + 1) % DIR_QUEUE_OPS;
+		d->qn--;
+		d->busy = true;
+		if (!d->err || op.kind == DIR_CLOSE || op.kind == DIR_DISCARD) {
+			pthread_mutex_unlock(&d->mu);
+			error = dir_do(d, &op);
+			pthread_mutex_lock(&d->mu);
+		}
+		if (error < 0 && !d->err) {
+			d->err = error;
+			d->errmsg = strdup(xch_error_last()->message);
+		}
+		if (op.kind == DIR_DATA)
+			d->qbytes -= op.len;
+		free(op.arg);
+		d->busy = false;
+		pthread_cond_broadcast(&d->done);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* The writer's first error, as ours (under mu). */
+static int dir_error(dir_sink *d)
+{
+	return xch_error_set(d->err, "%s", d->errmsg ? d->errmsg : "out of memory");
+}
+
+/* Queue op, which takes arg (freed here on failure). */
+static int dir_queue(dir_sink *d, enum dir_op_kind kind, char *arg, size_t len)
+{
+	dir_op op = { kind, arg, len };
+	int error = 0;
+
+	if ((kind == DIR_OPEN || kind == DIR_DATA) && !arg)
+		return xch_error_oom();
+	if (!d->started) {
+		if (!(d->q = calloc(DIR_QUEUE_OPS, sizeof(*d->q)))) {
+			free(arg);
+			return xch_error_oom();
+		}
+		pthread_mutex_init(&d->mu, NULL);
+		pthread_cond_init(&d->work, NULL);
+		pthread_cond_init(&d->done, NULL);
+		if ((errno = pthread_create(&d->thread, NULL, dir_writer, d)) != 0) {
+			free(arg);
+			free(d->q);
+			d->q = NULL;
+			return xch_error_set_os(XCH_EOS, "cannot start a thread");
+		}
+		d->started = true;
+	}
+	pthread_mutex_lock(&d->mu);
+	while (!d->err && (d->qn == DIR_QUEUE_OPS || (kind == DIR_DATA && d->qn && d->qbytes + len > DIR_QUEUE_BYTES)))
+		pthread_cond_wait(&d->done, &d->mu);
+	if (d->err && kind != DIR_CLOSE && kind != DIR_DISCARD) {
+		error = dir_error(d);
+		free(arg);
+	} else {
+		d->q[(d->qhead + d->qn) % DIR_QUEUE_OPS] = op;
+		d->qn++;
+		if (kind == DIR_DATA)
+			d->qbytes += len;
+		pthread_cond_signal(&d->work);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return error;
+}
+
+/* Wait until every file is written; the writer's first error. */
+static int dir_flush(dir_sink *d)
+{
+	int error = 0;
+	if (!d->started)
+		return 0;
+	pthread_mutex_lock(&d->mu);
+	while (d->qn || d->busy)
+		pthread_cond_wait(&d->done, &d->mu);
+	if (d->err)
+		error = dir_error(d);
+	pthread_mutex_unlock(&d->mu);
+	return error;
+}
+
+/* Stop the writer (whatever is queued is still done: files get closed). */
+static void dir_stop(dir_sink *d)
+{
+	if (!d->started)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->stop = true;
+	pthread_cond_broadcast(&d->work);
+	pthread_mutex_unlock(&d->mu);
+	pthread_join(d->thread, NULL);
+	d->started = false;
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->work);
+	pthread_cond_destroy(&d->done);
+	free(d->q);
+	d->q = NULL;
+	free(d->errmsg);
+	d->errmsg = NULL;
+}
 
 static int dir_begin(void *payload, const char *path, uint64_t size)
 {
-	dir_sink *d = payload;
 	(void)size;
-	return open_out(&d->fd, d->dir, path);
+	return dir_queue(payload, DIR_OPEN, strdup(path), 0);
 }
 
 static int dir_write(void *payload, const void *data, size_t len)
 {
-	return xch_write_all(((dir_sink *)payload)->fd, data, len);
+	char *copy;
+	if (!len)
+		return 0;
+	if (!(copy = malloc(len)))
+		return xch_error_oom();
+	memcpy(copy, data, len);
+	return dir_queue(payload, DIR_DATA, copy, len);
 }
 
 static int dir_end(void *payload, bool ok)
 {
-	dir_sink *d = payload;
-	int error = 0;
-	if (d->fd >= 0 && close(d->fd) < 0 && ok)
-		error = xch_error_set_os(XCH_EOS, "cannot write into '%s'", d->dir);
-	d->fd = -1;
-	return error;
+	return dir_queue(payload, ok ? DIR_CLOSE : DIR_DISCARD, NULL, 0);
 }
 
 static int dir_manifest(void *payload, const json_t *manifest)
@@ -1591,7 +1754,7 @@ done:
 static int verify(xch_bundle_info **out, xch_store *s, const char *path, const xch_verify_options *opts,
                   const xch_entry_sink *sink, bool judge)
 {
-	dir_sink dsink = { NULL, -1 };
+	dir_sink dsink = { .dir = NULL, .fd = -1 };
 	xch_entry_sink dir_entry_sink = { NULL, dir_begin, dir_write, dir_end, &dsink };
 	xch_bundle_info *info = NULL;
 	xch_crypto *c = NULL;
@@ -1705,6 +1868,8 @@ static int verify(xch_bundle_info **out, xch_store *s, const char *path, const x
 			goto done;
 		}
 	}
+	if (tmpdir.ptr && (error = dir_flush(&dsink)) < 0)
+		goto done;
 	if (tmpdir.ptr && rename(tmpdir.ptr, opts->extract_to) < 0)
 		error = xch_error_set_os(XCH_EOS, "cannot rename '%s'", tmpdir.ptr);
 	else if (tmpdir.ptr)
@@ -1719,6 +1884,7 @@ done:
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
+	dir_stop(&dsink);
 	if (tmpdir.ptr) {
 		xch_error_state st;
 		xch_error_save(&st);
