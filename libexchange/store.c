@@ -20,6 +20,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <limits.h>
 #include <pwd.h>
 #include <sys/file.h>
@@ -439,7 +440,36 @@ typedef struct {
 	int error;
 } foreach_ctx;
 
-static int foreach_blobs(xch_store *s, git_tree *tree, const char *prefix, xch_record_cb cb, void *payload)
+/*
+ * Records are read (opened, inflated) by a thread of their own, ahead of
+ * the callback that parses and checks them: a queue of blobs in tree
+ * order, PREFETCH_BYTES at most. The reader has its own repository handle:
+ * libgit2 objects stay on one thread.
+ */
+#define PREFETCH_BYTES (4 * 1024 * 1024)
+
+typedef struct {
+	char *path;
+	git_oid oid;
+} blob_ref;
+
+typedef struct {
+	const char *gitdir;
+	blob_ref *refs;
+	size_t n, alloc;
+	/* under mu: blobs read, in order, from next_take up to next_read */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char **data;            /* NULL once taken */
+	size_t *len;
+	size_t next_read, next_take, bytes;
+	bool stop;
+	int err;
+	char *errmsg;
+} prefetch;
+
+/* Every blob under tree, in tree order. */
+static int collect_blobs(prefetch *pf, xch_store *s, git_tree *tree, const char *prefix)
 {
 	size_t n = git_tree_entrycount(tree);
 	xch_buf path = XCH_BUF_INIT;
@@ -456,22 +486,150 @@ static int foreach_blobs(xch_store *s, git_tree *tree, const char *prefix, xch_r
 				error = xch_error_from_git(error, "cannot read '%s'", path.ptr);
 				break;
 			}
-			error = foreach_blobs(s, sub, path.ptr, cb, payload);
+			error = collect_blobs(pf, s, sub, path.ptr);
 			git_tree_free(sub);
-		} else {
-			git_blob *blob = NULL;
-			xch_record *r = NULL;
-			if ((error = git_blob_lookup(&blob, s->repo, git_tree_entry_id(e))) < 0) {
-				error = xch_error_from_git(error, "cannot read '%s'", path.ptr);
+			continue;
+		}
+		if (pf->n == pf->alloc) {
+			size_t a = pf->alloc ? pf->alloc * 2 : 1024;
+			blob_ref *r = realloc(pf->refs, a * sizeof(*r));
+			if (!r) {
+				error = xch_error_oom();
 				break;
 			}
-			if ((error = record_from_blob(&r, blob, path.ptr)) == 0)
-				error = cb(r, payload);
-			xch_record_free(r);
-			git_blob_free(blob);
+			pf->refs = r;
+			pf->alloc = a;
 		}
+		if (!(pf->refs[pf->n].path = xch_buf_detach(&path))) {
+			error = xch_error_oom();
+			break;
+		}
+		git_oid_cpy(&pf->refs[pf->n].oid, git_tree_entry_id(e));
+		pf->n++;
 	}
 	xch_buf_dispose(&path);
+	return error;
+}
+
+static void *prefetch_thread(void *arg)
+{
+	prefetch *pf = arg;
+	git_repository *repo = NULL;
+	git_odb *odb = NULL;
+	int error = 0;
+
+	if ((error = git_repository_open_ext(&repo, pf->gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL)) < 0 ||
+	    (error = git_repository_odb(&odb, repo)) < 0)
+		error = xch_error_from_git(error, "cannot open the store");
+	for (size_t i = 0; i < pf->n && !error; i++) {
+		git_odb_object *obj = NULL;
+		char *copy = NULL;
+		size_t len = 0;
+		if ((error = git_odb_read(&obj, odb, &pf->refs[i].oid)) < 0) {
+			error = xch_error_from_git(error, "cannot read '%s'", pf->refs[i].path);
+			break;
+		}
+		len = git_odb_object_size(obj);
+		if ((copy = malloc(len ? len : 1)))
+			memcpy(copy, git_odb_object_data(obj), len);
+		git_odb_object_free(obj);
+		if (!copy) {
+			error = xch_error_oom();
+			break;
+		}
+		pthread_mutex_lock(&pf->mu);
+		while (!pf->stop && pf->bytes > 0 && pf->bytes + len > PREFETCH_BYTES)
+			pthread_cond_wait(&pf->cv, &pf->mu);
+		if (pf->stop) {
+			pthread_mutex_unlock(&pf->mu);
+			free(copy);
+			break;
+		}
+		pf->data[i] = copy;
+		pf->len[i] = len;
+		pf->bytes += len;
+		pf->next_read = i + 1;
+		pthread_cond_broadcast(&pf->cv);
+		pthread_mutex_unlock(&pf->mu);
+	}
+	pthread_mutex_lock(&pf->mu);
+	if (error < 0) {
+		pf->err = error;
+		pf->errmsg = strdup(xch_error_last()->message);
+	}
+	pf->stop = true;
+	pthread_cond_broadcast(&pf->cv);
+	pthread_mutex_unlock(&pf->mu);
+	git_odb_free(odb);
+	git_repository_free(repo);
+	return NULL;
+}
+
+/* The callback on each record under tree (at prefix), read ahead. */
+static int foreach_blobs(xch_store *s, git_tree *tree, const char *prefix, xch_record_cb cb, void *payload)
+{
+	prefetch pf = { 0 };
+	pthread_t th;
+	bool started = false;
+	int error;
+
+	pf.gitdir = s->gitdir;
+	pthread_mutex_init(&pf.mu, NULL);
+	pthread_cond_init(&pf.cv, NULL);
+	if ((error = collect_blobs(&pf, s, tree, prefix)) < 0 || pf.n == 0)
+		goto done;
+	if (!(pf.data = calloc(pf.n, sizeof(*pf.data))) || !(pf.len = calloc(pf.n, sizeof(*pf.len)))) {
+		error = xch_error_oom();
+		goto done;
+	}
+	if ((errno = pthread_create(&th, NULL, prefetch_thread, &pf)) != 0) {
+		error = xch_error_set_os(XCH_EOS, "cannot start a thread");
+		goto done;
+	}
+	started = true;
+	for (size_t i = 0; i < pf.n && !error; i++) {
+		char *data;
+		size_t len;
+		xch_record *r = NULL;
+		pthread_mutex_lock(&pf.mu);
+		while (pf.next_read <= i && !pf.stop)
+			pthread_cond_wait(&pf.cv, &pf.mu);
+		if (pf.next_read <= i) {
+			error = xch_error_set(pf.err ? pf.err : XCH_ERROR, "%s",
+			                      pf.errmsg ? pf.errmsg : "cannot read the records");
+			pthread_mutex_unlock(&pf.mu);
+			break;
+		}
+		data = pf.data[i];
+		len = pf.len[i];
+		pf.data[i] = NULL;
+		pf.bytes -= len;
+		pthread_cond_broadcast(&pf.cv);
+		pthread_mutex_unlock(&pf.mu);
+		if ((error = xch_record_parse_stored(&r, data, len, pf.refs[i].path)) == 0)
+			error = cb(r, payload);
+		xch_record_free(r);
+		free(data);
+	}
+done:
+	if (started) {
+		pthread_mutex_lock(&pf.mu);
+		pf.stop = true;
+		pthread_cond_broadcast(&pf.cv);
+		pthread_mutex_unlock(&pf.mu);
+		pthread_join(th, NULL);
+	}
+	for (size_t i = 0; i < pf.n; i++) {
+		free(pf.refs[i].path);
+		if (pf.data)
+			free(pf.data[i]);
+	}
+	free(pf.refs);
+	free(pf.data);
+	free(pf.len);
+	free(pf.errmsg);
+	pthread_mutex_destroy(&pf.mu);
+	pthread_cond_destroy(&pf.cv);
 	return error;
 }
 
