@@ -15,6 +15,7 @@
 #include "common.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "record.h"
@@ -47,13 +48,27 @@ typedef struct {
 #define QUEUE_BYTES (2 * 1024 * 1024)
 #define QUEUE_JOBS 1024
 
+/*
+ * Record threads: one. A second one was measured on two cores: no faster
+ * (the reader, the record thread and the pack writer's worker already
+ * share them), steadier with one.
+ */
+#define RECORD_THREADS 1
+
 struct rec_job {
 	char *path;
 	xch_buf data;
 	const json_t *entry;
+	size_t slot;            /* its place in recs: the stream's order */
 };
 
-typedef struct {
+struct rec_thread {
+	struct import_sink *is;
+	pthread_t thread;
+	xch_schema_set *schemas; /* its own: the validator links and matches in its set */
+};
+
+typedef struct import_sink {
 	xch_store *s;
 	xch_schema_set *schemas;
 	json_t *manifest;       /* a reference */
@@ -66,12 +81,17 @@ typedef struct {
 	git_odb *odb;
 	bool streaming;         /* an attachment's blob is being written */
 	/*
-	 * Records are parsed, checked and stored by a second thread while the
+	 * Records are parsed, checked and stored by record threads while the
 	 * verifier reads on: a queue of whole records (QUEUE_BYTES at most),
-	 * the first error kept. An attachment waits until the queue is empty.
+	 * each with its place in recs (allocated for the manifest's entries);
+	 * the error of the earliest record is kept. A small attachment waits
+	 * until the queue is empty.
 	 */
-	pthread_t thread;
-	bool started, stop, busy, waiting;
+	struct rec_thread threads[RECORD_THREADS];
+	size_t nthreads;
+	int nbusy;
+	size_t qerr_slot;
+	bool started, stop, waiting;
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
 	struct rec_job *q;
@@ -85,11 +105,13 @@ typedef struct {
 	size_t natts, aatts;
 } import_sink;
 
-static int take_record(import_sink *is, const char *path, const xch_buf *bytes, const json_t *entry);
+static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, const char *path,
+                       const xch_buf *bytes, const json_t *entry);
 
 static void *record_thread(void *arg)
 {
-	import_sink *is = arg;
+	struct rec_thread *t = arg;
+	import_sink *is = t->is;
 
 	pthread_mutex_lock(&is->mu);
 	for (;;) {
@@ -105,20 +127,23 @@ static void *record_thread(void *arg)
 		j = is->q[is->qhead];
 		is->qhead = (is->qhead + 1) % QUEUE_JOBS;
 		is->qn--;
-		is->busy = true;
-		if (!is->qerr) {
+		is->nbusy++;
+		/* records before a failed one still count: the earliest error wins */
+		if (!is->qerr || j.slot < is->qerr_slot) {
 			pthread_mutex_unlock(&is->mu);
-			error = take_record(is, j.path, &j.data, j.entry);
+			error = take_record(is, t->schemas, j.slot, j.path, &j.data, j.entry);
 			pthread_mutex_lock(&is->mu);
 		}
-		if (error < 0 && !is->qerr) {
+		if (error < 0 && (!is->qerr || j.slot < is->qerr_slot)) {
 			is->qerr = error;
+			is->qerr_slot = j.slot;
+			free(is->qerrmsg);
 			is->qerrmsg = strdup(xch_error_last()->message);
 		}
 		is->qbytes -= j.data.size;
 		free(j.path);
 		xch_buf_dispose(&j.data);
-		is->busy = false;
+		is->nbusy--;
 		pthread_cond_broadcast(&is->done);
 	}
 	pthread_mutex_unlock(&is->mu);
@@ -131,10 +156,34 @@ static int record_error(import_sink *is)
 	return xch_error_set(is->qerr, "%s", is->qerrmsg ? is->qerrmsg : "out of memory");
 }
 
-/* Hand the record just read to the record thread. */
+static int start_records(import_sink *is)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus >= RECORD_THREADS ? RECORD_THREADS : 1;
+	int error;
+
+	if (!(is->q = calloc(QUEUE_JOBS, sizeof(*is->q))))
+		return xch_error_oom();
+	is->started = true;
+	for (size_t i = 0; i < want; i++) {
+		struct rec_thread *t = &is->threads[i];
+		t->is = is;
+		if ((error = xch_schema_set_builtin(&t->schemas)) < 0)
+			return error;
+		if ((errno = pthread_create(&t->thread, NULL, record_thread, t)) != 0) {
+			xch_schema_set_free(t->schemas);
+			t->schemas = NULL;
+			return xch_error_set_os(XCH_EOS, "cannot start a thread");
+		}
+		is->nthreads++;
+	}
+	return 0;
+}
+
+/* Hand the record just read to the record threads. */
 static int queue_record(import_sink *is)
 {
-	struct rec_job j = { strdup(is->path), is->data, is->entry };
+	struct rec_job j = { strdup(is->path), is->data, is->entry, is->nrecs };
 	int error = 0;
 
 	is->data = (xch_buf)XCH_BUF_INIT;
@@ -142,15 +191,17 @@ static int queue_record(import_sink *is)
 		xch_buf_dispose(&j.data);
 		return xch_error_oom();
 	}
-	if (!is->started) {
-		if (!(is->q = calloc(QUEUE_JOBS, sizeof(*is->q))) ||
-		    (errno = pthread_create(&is->thread, NULL, record_thread, is)) != 0) {
-			free(j.path);
-			xch_buf_dispose(&j.data);
-			return is->q ? xch_error_set_os(XCH_EOS, "cannot start a thread") : xch_error_oom();
-		}
-		is->started = true;
+	if (is->nrecs == is->arecs) {
+		free(j.path);
+		xch_buf_dispose(&j.data);
+		return xch_error_set(XCH_ETAMPERED, "'%s': more records than the manifest lists", is->path);
 	}
+	if (!is->started && (error = start_records(is)) < 0) {
+		free(j.path);
+		xch_buf_dispose(&j.data);
+		return error;
+	}
+	is->nrecs++;
 	pthread_mutex_lock(&is->mu);
 	while (!is->qerr && (is->qn == QUEUE_JOBS || (is->qn && is->qbytes + j.data.size > QUEUE_BYTES)))
 		pthread_cond_wait(&is->done, &is->mu);
@@ -176,7 +227,7 @@ static int drain_records(import_sink *is)
 	if (!is->started)
 		return 0;
 	pthread_mutex_lock(&is->mu);
-	while (is->qn || is->busy)
+	while (is->qn || is->nbusy)
 		pthread_cond_wait(&is->done, &is->mu);
 	if (is->qerr)
 		error = record_error(is);
@@ -192,7 +243,12 @@ static void stop_records(import_sink *is)
 	is->stop = true;
 	pthread_cond_broadcast(&is->work);
 	pthread_mutex_unlock(&is->mu);
-	pthread_join(is->thread, NULL);
+	for (size_t i = 0; i < is->nthreads; i++) {
+		pthread_join(is->threads[i].thread, NULL);
+		xch_schema_set_free(is->threads[i].schemas);
+		is->threads[i].schemas = NULL;
+	}
+	is->nthreads = 0;
 	is->started = false;
 	while (is->qn) {
 		free(is->q[is->qhead].path);
@@ -210,6 +266,10 @@ static int sink_manifest(void *payload, const json_t *manifest)
 
 	/* not copied: the verifier keeps it, unchanged, until the import is done with it */
 	is->manifest = json_incref((json_t *)(uintptr_t)manifest);
+	/* a place for each record the manifest may list: the record threads fill them */
+	if (!(is->recs = calloc(n ? n : 1, sizeof(*is->recs))))
+		return xch_error_oom();
+	is->arecs = n;
 	if ((error = git_repository_odb(&is->odb, is->s->repo)) < 0)
 		return xch_error_from_git(error, "cannot open the store's objects");
 	return xch_packw_new(&is->pack, is->s->gitdir, is->odb, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
@@ -295,7 +355,8 @@ static int sink_end(void *payload, bool ok)
 }
 
 /* A record: parsed strictly and checked against its schema before anything else. */
-static int take_record(import_sink *is, const char *path, const xch_buf *bytes, const json_t *entry)
+static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, const char *path,
+                       const xch_buf *bytes, const json_t *entry)
 {
 	xch_violations *v = NULL;
 	xch_record *r = NULL;
@@ -316,17 +377,14 @@ static int take_record(import_sink *is, const char *path, const xch_buf *bytes, 
 		error = xch_error_set(XCH_ETAMPERED, "'%s' holds record '%s'", path, xch_record_id(r));
 		goto done;
 	}
-	if ((error = xch_record_validate(&v, is->schemas, r)) < 0) {
+	if ((error = xch_record_validate(&v, schemas, r)) < 0) {
 		if (error == XCH_ESCHEMA)
 			error = xch_error_set(XCH_ESCHEMA, "record '%s' from the bundle is invalid: %s: %s",
 			                      xch_record_id(r), *xch_violations_instance(v, 0) ?
 			                      xch_violations_instance(v, 0) : "/", xch_violations_message(v, 0));
 		goto done;
 	}
-	if ((error = grow((void **)&is->recs, &is->arecs, is->nrecs, sizeof(*is->recs))) < 0)
-		goto done;
-	ir = &is->recs[is->nrecs];
-	memset(ir, 0, sizeof(*ir));
+	ir = &is->recs[slot];
 	ir->unchanged = json_is_true(json_object_get(entry, "unchanged"));
 	if (xch_json_str(entry, "base"))
 		snprintf(ir->base, sizeof(ir->base), "%s", xch_json_str(entry, "base"));
@@ -343,17 +401,19 @@ static int take_record(import_sink *is, const char *path, const xch_buf *bytes, 
 		free(ir->atts);
 		ir->atts = xch_buf_detach(&list);
 	}
-	is->nrecs++;
 	if (!ir->id || !ir->type) {
 		error = xch_error_oom();
 		goto done;
 	}
 	/*
 	 * Its canonical text is made, hashed and stored on the pack writer's
-	 * thread; parsed, it takes about eight times its text's memory.
+	 * thread; parsed, it takes about eight times its text's memory. Only
+	 * a version the sender says it left unchanged is likely to be ours
+	 * already: the others are not looked for (a copy in the pack is
+	 * harmless, a lookup each is not free).
 	 */
 	if ((error = xch_packw_add_json(is->pack, json_incref((json_t *)(uintptr_t)xch_record_json(r)),
-	                                8 * bytes->size, &ir->ticket)) < 0)
+	                                8 * bytes->size, ir->unchanged, &ir->ticket)) < 0)
 		error = xch_error_prefix("cannot store record '%s'", ir->id);
 done:
 	xch_violations_free(v);

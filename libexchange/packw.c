@@ -56,6 +56,7 @@ typedef struct {
 	json_t *doc;            /* or a document to store in canonical form, for ticket */
 	size_t ticket;
 	size_t weight;          /* what it counts for in the queue */
+	bool check;             /* look for it in the store first */
 } packw_job;
 
 struct xch_packw {
@@ -621,7 +622,7 @@ static int write_doc(xch_packw *pw, packw_job *j)
 		return error;
 	if (git_odb_hash(&j->oid, pw->canon.ptr, pw->canon.size, GIT_OBJECT_BLOB) < 0)
 		return xch_error_from_git(-1, "cannot hash an object");
-	if (!pw->wodb) {
+	if (j->check && !pw->wodb) {
 		xch_buf path = XCH_BUF_INIT;
 		if ((error = xch_buf_printf(&path, "%s", pw->objects)) == 0 &&
 		    (error = git_odb_open(&pw->wodb, path.ptr)) < 0)
@@ -630,7 +631,7 @@ static int write_doc(xch_packw *pw, packw_job *j)
 		if (error < 0)
 			return error;
 	}
-	if (git_odb_exists_ext(pw->wodb, &j->oid, GIT_ODB_LOOKUP_NO_REFRESH) == 1) {
+	if (j->check && git_odb_exists_ext(pw->wodb, &j->oid, GIT_ODB_LOOKUP_NO_REFRESH) == 1) {
 		pw->rehash = true; /* one object fewer than expected */
 		return 0;
 	}
@@ -780,19 +781,22 @@ void xch_packw_abort(xch_packw *pw)
 	abort_object(pw);
 }
 
+/* Start the worker once (adds may come from several threads: under cmu). */
 static int start_worker(xch_packw *pw)
 {
-	int error;
-	if (pw->started)
-		return 0;
-	if (!pw->q && !(pw->q = calloc(QUEUE_JOBS, sizeof(*pw->q))))
-		return xch_error_oom();
-	if ((error = pthread_create(&pw->thread, NULL, worker, pw)) != 0) {
-		errno = error;
-		return xch_error_set_os(XCH_EOS, "cannot start the pack writer");
+	int error = 0;
+	pthread_mutex_lock(&pw->cmu);
+	if (!pw->started) {
+		if (!pw->q && !(pw->q = calloc(QUEUE_JOBS, sizeof(*pw->q)))) {
+			error = xch_error_oom();
+		} else if ((errno = pthread_create(&pw->thread, NULL, worker, pw)) != 0) {
+			error = xch_error_set_os(XCH_EOS, "cannot start the pack writer");
+		} else {
+			pw->started = true;
+		}
 	}
-	pw->started = true;
-	return 0;
+	pthread_mutex_unlock(&pw->cmu);
+	return error;
 }
 
 /* Queue j (weighing len bytes) for the worker; it owns j's data from here. */
@@ -841,7 +845,7 @@ int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
 	if ((error = start_worker(pw)) < 0)
 		return error;
 	{
-		packw_job j = { malloc(len ? len : 1), len, *oid, NULL, 0, 0 };
+		packw_job j = { malloc(len ? len : 1), len, *oid, NULL, 0, 0, false };
 		if (!j.data)
 			return xch_error_oom();
 		memcpy(j.data, data, len);
@@ -849,9 +853,9 @@ int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
 	}
 }
 
-int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, size_t *ticket)
+int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, bool check, size_t *ticket)
 {
-	packw_job j = { NULL, 0, { { 0 } }, doc, 0, 0 };
+	packw_job j = { NULL, 0, { { 0 } }, doc, 0, 0, check };
 	int error;
 
 	XCH_ARG(pw && doc && ticket);

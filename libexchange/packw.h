@@ -42,12 +42,13 @@ int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len);
 
 /*
  * Add a JSON document (the writer takes this reference) to be stored in
- * canonical form (xch_json_canonical) unless the store has it: the text is
- * made, hashed and written on the writer's thread. weight is about the
- * memory it holds (the queue holds 2 MiB). *ticket names it for
+ * canonical form (xch_json_canonical): the text is made, hashed and
+ * written on the writer's thread; with check, not when the store has it
+ * already (a lookup each: for documents likely to be there). weight is
+ * about the memory it holds (the queue holds 2 MiB). *ticket names it for
  * xch_packw_ticket_oid(), which waits for it and gives its id.
  */
-int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, size_t *ticket);
+int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, bool check, size_t *ticket);
 int xch_packw_ticket_oid(xch_packw *pw, size_t ticket, git_oid *oid);
 
 /*
