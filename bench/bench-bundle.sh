@@ -136,6 +136,9 @@ run_group() {
 			args=("$round")
 			GNUPGHOME=$GC bench_store_company "$RUN/import-xch-$round" ;;
 		esac
+		# untimed: what the previous command left dirty is written out now,
+		# not during this one (the first of a round paid up to 2 s for it)
+		sync
 		if [ "$round" = 0 ]; then
 			bench_tree_rss "$label" "$fn" "${args[@]}"
 		else
