@@ -23,7 +23,8 @@
 #   --keep              keep the run directory (bundles and extracted trees)
 #
 # Each round runs the seal commands, then the open commands, then the import
-# commands, each group in alternating order (A B C, C B A, ...). Nothing is
+# commands, each group in rotating order (A B C, B C A, C A B, ...: over as
+# many rounds as commands, each comes first once). Nothing is
 # deleted between rounds but the previous round's bundles (one large file
 # each).
 
@@ -116,15 +117,15 @@ SEAL=("seal/xch seal_xch" "seal/gzip seal_stock gzip" "seal/pigz seal_stock pigz
 OPEN=("open/xch-open open_xch" "open/xch-verify verify_xch" "open/gzip open_stock" "open/pigz open_stock")
 IMPORT=("import/xch import_xch" "import/git import_git")
 
-# run_group ROUND REVERSE SPEC...: time each "LABEL FUNCTION [ARG]" in
-# order, or in reverse order.
+# run_group ROUND SHIFT SPEC...: time each "LABEL FUNCTION [ARG]", in
+# order from the SHIFT-th (modulo their number), round the circle.
 run_group() {
-	local round=$1 rev=$2 i label fn arg
+	local round=$1 shift=$2 i label fn arg
 	shift 2
 	local specs=("$@")
 	local n=${#specs[@]}
 	for ((i = 0; i < n; i++)); do
-		local s=${specs[$((rev ? n - 1 - i : i))]}
+		local s=${specs[$(((i + shift) % n))]}
 		read -r label fn arg <<<"$s"
 		local args=()
 		case $fn in
@@ -174,9 +175,9 @@ if [ "$tree" = 1 ]; then
 fi
 for ((r = 1; r <= rounds; r++)); do
 	say "round $r of $rounds"
-	run_group "$r" $(((r + 1) % 2)) "${SEAL[@]}"
-	run_group "$r" $((r % 2)) "${OPEN[@]}"
-	[ "$import" = 1 ] && run_group "$r" $(((r + 1) % 2)) "${IMPORT[@]}"
+	run_group "$r" $((r - 1)) "${SEAL[@]}"
+	run_group "$r" "$r" "${OPEN[@]}"
+	[ "$import" = 1 ] && run_group "$r" $((r - 1)) "${IMPORT[@]}"
 done
 elapsed=$(($(date +%s) - start))
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
