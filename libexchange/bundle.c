@@ -15,6 +15,7 @@
 #include "deflate.h"
 #include "sha256.h"
 #include "looseobj.h"
+#include "workq.h"
 #include "json.h"
 #include "util.h"
 #include "bundle.h"
@@ -1396,152 +1397,72 @@ typedef struct {
 typedef struct {
 	const char *dir;
 	int fd;                 /* the writer's */
-	pthread_t thread;
-	bool started, stop, busy;
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	dir_op *q;
-	size_t qhead, qn, qbytes;
-	int err;
-	char *errmsg;
+	xch_workq *wq;
 } dir_sink;
 
-static int dir_do(dir_sink *d, const dir_op *op)
+/* An operation, on the writer (after an error, only closes). */
+static int dir_run(void *ctx, size_t worker, void *job, bool after_error)
 {
+	dir_sink *d = ctx;
+	dir_op *op = job;
 	int error = 0;
+
+	(void)worker;
 	switch (op->kind) {
 	case DIR_OPEN:
-		return open_out(&d->fd, d->dir, op->arg);
+		if (!after_error)
+			error = open_out(&d->fd, d->dir, op->arg);
+		break;
 	case DIR_DATA:
-		return xch_write_all(d->fd, op->arg, op->len);
+		if (!after_error)
+			error = xch_write_all(d->fd, op->arg, op->len);
+		break;
 	case DIR_CLOSE:
 	case DIR_DISCARD:
 		if (d->fd >= 0 && close(d->fd) < 0 && op->kind == DIR_CLOSE)
 			error = xch_error_set_os(XCH_EOS, "cannot write into '%s'", d->dir);
 		d->fd = -1;
-		return error;
+		break;
 	}
-	return 0;
+	free(op->arg);
+	return error;
 }
 
-static void *dir_writer(void *arg)
+static void dir_drop(void *job)
 {
-	dir_sink *d = arg;
-
-	pthread_mutex_lock(&d->mu);
-	for (;;) {
-		dir_op op;
-		int error = 0;
-		while (!d->qn && !d->stop)
-			pthread_cond_wait(&d->work, &d->mu);
-		if (!d->qn)
-			break;
-		op = d->q[d->qhead];
-		d->qhead = (d->qhead + 1) % DIR_QUEUE_OPS;
-		d->qn--;
-		d->busy = true;
-		if (!d->err || op.kind == DIR_CLOSE || op.kind == DIR_DISCARD) {
-			pthread_mutex_unlock(&d->mu);
-			error = dir_do(d, &op);
-			pthread_mutex_lock(&d->mu);
-		}
-		if (error < 0 && !d->err) {
-			d->err = error;
-			d->errmsg = strdup(xch_error_last()->message);
-		}
-		if (op.kind == DIR_DATA)
-			d->qbytes -= op.len;
-		free(op.arg);
-		d->busy = false;
-		pthread_cond_broadcast(&d->done);
-	}
-	pthread_mutex_unlock(&d->mu);
-	return NULL;
+	free(((dir_op *)job)->arg);
 }
 
-/* The writer's first error, as ours (under mu). */
-static int dir_error(dir_sink *d)
-{
-	return xch_error_set(d->err, "%s", d->errmsg ? d->errmsg : "out of memory");
-}
-
-/* Queue op, which takes arg (freed here on failure). */
+/* Queue an operation, which takes arg. */
 static int dir_queue(dir_sink *d, enum dir_op_kind kind, char *arg, size_t len)
 {
 	dir_op op = { kind, arg, len };
-	int error = 0;
+	int error;
 
 	if ((kind == DIR_OPEN || kind == DIR_DATA) && !arg)
 		return xch_error_oom();
-	if (!d->started) {
-		if (!(d->q = calloc(DIR_QUEUE_OPS, sizeof(*d->q)))) {
-			free(arg);
-			return xch_error_oom();
-		}
-		pthread_mutex_init(&d->mu, NULL);
-		pthread_cond_init(&d->work, NULL);
-		pthread_cond_init(&d->done, NULL);
-		if ((errno = pthread_create(&d->thread, NULL, dir_writer, d)) != 0) {
-			free(arg);
-			free(d->q);
-			d->q = NULL;
-			return xch_error_set_os(XCH_EOS, "cannot start a thread");
-		}
-		d->started = true;
-	}
-	pthread_mutex_lock(&d->mu);
-	while (!d->err && (d->qn == DIR_QUEUE_OPS || (kind == DIR_DATA && d->qn && d->qbytes + len > DIR_QUEUE_BYTES)))
-		pthread_cond_wait(&d->done, &d->mu);
-	if (d->err && kind != DIR_CLOSE && kind != DIR_DISCARD) {
-		error = dir_error(d);
+	if (!d->wq && (error = xch_workq_new(&d->wq, sizeof(dir_op), DIR_QUEUE_OPS, DIR_QUEUE_BYTES, 1, dir_run,
+	                                     dir_drop, d)) < 0) {
 		free(arg);
-	} else {
-		d->q[(d->qhead + d->qn) % DIR_QUEUE_OPS] = op;
-		d->qn++;
-		if (kind == DIR_DATA)
-			d->qbytes += len;
-		pthread_cond_signal(&d->work);
+		return error;
 	}
-	pthread_mutex_unlock(&d->mu);
-	return error;
+	return xch_workq_push(d->wq, &op, kind == DIR_DATA ? len : 0);
 }
 
 /* Wait until every file is written; the writer's first error. */
 static int dir_flush(dir_sink *d)
 {
-	int error = 0;
-	if (!d->started)
-		return 0;
-	pthread_mutex_lock(&d->mu);
-	while (d->qn || d->busy)
-		pthread_cond_wait(&d->done, &d->mu);
-	if (d->err)
-		error = dir_error(d);
-	pthread_mutex_unlock(&d->mu);
-	return error;
+	return xch_workq_drain(d->wq);
 }
 
-/* Stop the writer (whatever is queued is still done: files get closed). */
+/* Stop the writer (what is queued is still done: files get closed). */
 static void dir_stop(dir_sink *d)
 {
-	if (!d->started)
-		return;
-	pthread_mutex_lock(&d->mu);
-	d->stop = true;
-	pthread_cond_broadcast(&d->work);
-	pthread_mutex_unlock(&d->mu);
-	pthread_join(d->thread, NULL);
-	d->started = false;
+	xch_workq_free(d->wq);
+	d->wq = NULL;
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
-	pthread_mutex_destroy(&d->mu);
-	pthread_cond_destroy(&d->work);
-	pthread_cond_destroy(&d->done);
-	free(d->q);
-	d->q = NULL;
-	free(d->errmsg);
-	d->errmsg = NULL;
 }
 
 static int dir_begin(void *payload, const char *path, uint64_t size)

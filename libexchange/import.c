@@ -14,7 +14,6 @@
  */
 #include "common.h"
 
-#include <pthread.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -26,6 +25,7 @@
 #include "json.h"
 #include "packw.h"
 #include "util.h"
+#include "workq.h"
 #include "exchange/partner.h"
 
 #define KEEP_BUNDLE_IDS 64
@@ -62,11 +62,7 @@ struct rec_job {
 	size_t slot;            /* its place in recs: the stream's order */
 };
 
-struct rec_thread {
-	struct import_sink *is;
-	pthread_t thread;
-	xch_schema_set *schemas; /* its own: the validator links and matches in its set */
-};
+
 
 typedef struct import_sink {
 	xch_store *s;
@@ -87,17 +83,10 @@ typedef struct import_sink {
 	 * the error of the earliest record is kept. A small attachment waits
 	 * until the queue is empty.
 	 */
-	struct rec_thread threads[RECORD_THREADS];
+	xch_workq *rq;
+	/* each record thread's own: the validator links and matches in its set */
+	xch_schema_set *tschemas[RECORD_THREADS];
 	size_t nthreads;
-	int nbusy;
-	size_t qerr_slot;
-	bool started, stop, waiting;
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	struct rec_job *q;
-	size_t qhead, qn, qbytes;
-	int qerr;
-	char *qerrmsg;
 	/* what was read */
 	in_record *recs;
 	size_t nrecs, arecs;
@@ -108,52 +97,25 @@ typedef struct import_sink {
 static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, const char *path,
                        const xch_buf *bytes, const json_t *entry);
 
-static void *record_thread(void *arg)
+/* A record, on a record thread (after_error: an earlier one failed: only free it). */
+static int run_record(void *ctx, size_t worker, void *job, bool after_error)
 {
-	struct rec_thread *t = arg;
-	import_sink *is = t->is;
+	import_sink *is = ctx;
+	struct rec_job *j = job;
+	int error = 0;
 
-	pthread_mutex_lock(&is->mu);
-	for (;;) {
-		struct rec_job j;
-		int error = 0;
-		while (!is->qn && !is->stop) {
-			is->waiting = true;
-			pthread_cond_wait(&is->work, &is->mu);
-			is->waiting = false;
-		}
-		if (!is->qn)
-			break;
-		j = is->q[is->qhead];
-		is->qhead = (is->qhead + 1) % QUEUE_JOBS;
-		is->qn--;
-		is->nbusy++;
-		/* records before a failed one still count: the earliest error wins */
-		if (!is->qerr || j.slot < is->qerr_slot) {
-			pthread_mutex_unlock(&is->mu);
-			error = take_record(is, t->schemas, j.slot, j.path, &j.data, j.entry);
-			pthread_mutex_lock(&is->mu);
-		}
-		if (error < 0 && (!is->qerr || j.slot < is->qerr_slot)) {
-			is->qerr = error;
-			is->qerr_slot = j.slot;
-			free(is->qerrmsg);
-			is->qerrmsg = strdup(xch_error_last()->message);
-		}
-		is->qbytes -= j.data.size;
-		free(j.path);
-		xch_buf_dispose(&j.data);
-		is->nbusy--;
-		pthread_cond_broadcast(&is->done);
-	}
-	pthread_mutex_unlock(&is->mu);
-	return NULL;
+	if (!after_error)
+		error = take_record(is, is->tschemas[worker], j->slot, j->path, &j->data, j->entry);
+	free(j->path);
+	xch_buf_dispose(&j->data);
+	return error;
 }
 
-/* The record thread's first error, as ours (under mu). */
-static int record_error(import_sink *is)
+static void drop_record(void *job)
 {
-	return xch_error_set(is->qerr, "%s", is->qerrmsg ? is->qerrmsg : "out of memory");
+	struct rec_job *j = job;
+	free(j->path);
+	xch_buf_dispose(&j->data);
 }
 
 static int start_records(import_sink *is)
@@ -162,100 +124,49 @@ static int start_records(import_sink *is)
 	size_t want = cpus >= RECORD_THREADS ? RECORD_THREADS : 1;
 	int error;
 
-	if (!(is->q = calloc(QUEUE_JOBS, sizeof(*is->q))))
-		return xch_error_oom();
-	is->started = true;
-	for (size_t i = 0; i < want; i++) {
-		struct rec_thread *t = &is->threads[i];
-		t->is = is;
-		if ((error = xch_schema_set_builtin(&t->schemas)) < 0)
+	for (; is->nthreads < want; is->nthreads++)
+		if ((error = xch_schema_set_builtin(&is->tschemas[is->nthreads])) < 0)
 			return error;
-		if ((errno = pthread_create(&t->thread, NULL, record_thread, t)) != 0) {
-			xch_schema_set_free(t->schemas);
-			t->schemas = NULL;
-			return xch_error_set_os(XCH_EOS, "cannot start a thread");
-		}
-		is->nthreads++;
-	}
-	return 0;
+	return xch_workq_new(&is->rq, sizeof(struct rec_job), QUEUE_JOBS, QUEUE_BYTES, is->nthreads, run_record,
+	                     drop_record, is);
 }
 
 /* Hand the record just read to the record threads. */
 static int queue_record(import_sink *is)
 {
 	struct rec_job j = { strdup(is->path), is->data, is->entry, is->nrecs };
-	int error = 0;
+	int error;
 
 	is->data = (xch_buf)XCH_BUF_INIT;
-	if (!j.path) {
-		xch_buf_dispose(&j.data);
-		return xch_error_oom();
+	if (!j.path)
+		error = xch_error_oom();
+	else if (is->nrecs == is->arecs)
+		error = xch_error_set(XCH_ETAMPERED, "'%s': more records than the manifest lists", is->path);
+	else if (!is->rq && (error = start_records(is)) < 0)
+		;
+	else {
+		is->nrecs++;
+		return xch_workq_push(is->rq, &j, j.data.size);
 	}
-	if (is->nrecs == is->arecs) {
-		free(j.path);
-		xch_buf_dispose(&j.data);
-		return xch_error_set(XCH_ETAMPERED, "'%s': more records than the manifest lists", is->path);
-	}
-	if (!is->started && (error = start_records(is)) < 0) {
-		free(j.path);
-		xch_buf_dispose(&j.data);
-		return error;
-	}
-	is->nrecs++;
-	pthread_mutex_lock(&is->mu);
-	while (!is->qerr && (is->qn == QUEUE_JOBS || (is->qn && is->qbytes + j.data.size > QUEUE_BYTES)))
-		pthread_cond_wait(&is->done, &is->mu);
-	if (is->qerr) {
-		error = record_error(is);
-		free(j.path);
-		xch_buf_dispose(&j.data);
-	} else {
-		is->q[(is->qhead + is->qn) % QUEUE_JOBS] = j;
-		is->qn++;
-		is->qbytes += j.data.size;
-		if (is->waiting) /* a wakeup a record is dear */
-			pthread_cond_signal(&is->work);
-	}
-	pthread_mutex_unlock(&is->mu);
+	drop_record(&j);
 	return error;
 }
 
-/* Wait until every queued record is taken; its first error, if any. */
+/* Wait until every queued record is taken; the earliest one's error, if any. */
 static int drain_records(import_sink *is)
 {
-	int error = 0;
-	if (!is->started)
-		return 0;
-	pthread_mutex_lock(&is->mu);
-	while (is->qn || is->nbusy)
-		pthread_cond_wait(&is->done, &is->mu);
-	if (is->qerr)
-		error = record_error(is);
-	pthread_mutex_unlock(&is->mu);
-	return error;
+	return xch_workq_drain(is->rq);
 }
 
 static void stop_records(import_sink *is)
 {
-	if (!is->started)
-		return;
-	pthread_mutex_lock(&is->mu);
-	is->stop = true;
-	pthread_cond_broadcast(&is->work);
-	pthread_mutex_unlock(&is->mu);
+	xch_workq_free(is->rq);
+	is->rq = NULL;
 	for (size_t i = 0; i < is->nthreads; i++) {
-		pthread_join(is->threads[i].thread, NULL);
-		xch_schema_set_free(is->threads[i].schemas);
-		is->threads[i].schemas = NULL;
+		xch_schema_set_free(is->tschemas[i]);
+		is->tschemas[i] = NULL;
 	}
 	is->nthreads = 0;
-	is->started = false;
-	while (is->qn) {
-		free(is->q[is->qhead].path);
-		xch_buf_dispose(&is->q[is->qhead].data);
-		is->qhead = (is->qhead + 1) % QUEUE_JOBS;
-		is->qn--;
-	}
 }
 
 static int sink_manifest(void *payload, const json_t *manifest)
@@ -424,11 +335,6 @@ done:
 static void sink_dispose(import_sink *is)
 {
 	stop_records(is);
-	free(is->q);
-	free(is->qerrmsg);
-	pthread_mutex_destroy(&is->mu);
-	pthread_cond_destroy(&is->work);
-	pthread_cond_destroy(&is->done);
 	xch_packw_free(is->pack);
 	git_odb_free(is->odb);
 	for (size_t i = 0; i < is->nrecs; i++) {
@@ -1027,9 +933,6 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 	is.s = s;
 	if ((error = xch_store_schemas(&is.schemas, s)) < 0 || (error = xch_change_new(&ch, s)) < 0)
 		goto done;
-	pthread_mutex_init(&is.mu, NULL);
-	pthread_cond_init(&is.work, NULL);
-	pthread_cond_init(&is.done, NULL);
 	error = xch_bundle_verify_into(&info, s, path, &sink);
 	{
 		/* a record's error came before whatever the verifier found after it */

@@ -21,6 +21,7 @@
 #include "deflate.h"
 #include "json.h"
 #include "util.h"
+#include "workq.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -90,21 +91,13 @@ struct xch_packw {
 	uint32_t crc;
 	z_stream z;
 	git_oid oid;            /* when known */
-	/* the worker and its queue, under mu */
-	pthread_t thread;
-	bool started, stop, busy, waiting;
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	packw_job *q;
-	size_t qhead, qn, qbytes;
-	int werr;
-	char *werrmsg;
+	xch_workq *wq;          /* the worker and its queue, once started */
 	struct libdeflate_compressor *ld;   /* the worker's */
 	unsigned char *ldbuf;
 	size_t ldcap;
 	git_odb *wodb;          /* the worker's own view of the store's objects */
 	xch_buf canon;          /* the worker's */
-	git_oid *tickets;       /* the ids of documents added, by ticket (under mu) */
+	git_oid *tickets;       /* the ids of documents added, by ticket (under cmu) */
 	size_t ntickets, atickets;
 };
 
@@ -199,10 +192,7 @@ int xch_packw_new(xch_packw **out, const char *gitdir, git_odb *odb, uint32_t ex
 	pw->fd = -1;
 	pw->lfd = -1;
 	pw->odb = odb;
-	pthread_mutex_init(&pw->mu, NULL);
 	pthread_mutex_init(&pw->cmu, NULL);
-	pthread_cond_init(&pw->work, NULL);
-	pthread_cond_init(&pw->done, NULL);
 	pw->expected = expected;
 	if ((error = xch_buf_printf(&path, "%s/objects", gitdir)) < 0)
 		goto fail;
@@ -643,86 +633,44 @@ static int write_doc(xch_packw *pw, packw_job *j)
 	return error;
 }
 
-static void *worker(void *arg)
+/* A job, on the worker (after_error: an earlier one failed: only free it). */
+static int run_job(void *ctx, size_t worker, void *job, bool after_error)
 {
-	xch_packw *pw = arg;
+	xch_packw *pw = ctx;
+	packw_job *j = job;
+	int error = 0;
 
-	pthread_mutex_lock(&pw->mu);
-	for (;;) {
-		packw_job j;
-		int error = 0;
-		while (!pw->qn && !pw->stop) {
-			pw->waiting = true;
-			pthread_cond_wait(&pw->work, &pw->mu);
-			pw->waiting = false;
+	(void)worker;
+	if (!after_error) {
+		error = j->doc ? write_doc(pw, j) : write_whole(pw, j);
+		if (j->doc && !error) {
+			pthread_mutex_lock(&pw->cmu);
+			git_oid_cpy(&pw->tickets[j->ticket], &j->oid);
+			pthread_mutex_unlock(&pw->cmu);
 		}
-		if (!pw->qn)
-			break;
-		j = pw->q[pw->qhead];
-		pw->qhead = (pw->qhead + 1) % QUEUE_JOBS;
-		pw->qn--;
-		pw->busy = true;
-		if (!pw->werr) {
-			pthread_mutex_unlock(&pw->mu);
-			if (j.doc)
-				error = write_doc(pw, &j);
-			else
-				error = write_whole(pw, &j);
-			pthread_mutex_lock(&pw->mu);
-			if (j.doc && !error)
-				git_oid_cpy(&pw->tickets[j.ticket], &j.oid);
-		}
-		json_decref(j.doc);
-		if (error < 0 && !pw->werr) {
-			pw->werr = error;
-			pw->werrmsg = strdup(xch_error_last()->message);
-		}
-		free(j.data);
-		pw->qbytes -= j.weight;
-		pw->busy = false;
-		pthread_cond_broadcast(&pw->done);
 	}
-	pthread_mutex_unlock(&pw->mu);
-	return NULL;
+	json_decref(j->doc);
+	free(j->data);
+	return error;
 }
 
-/* The worker's error, as ours; under mu. */
-static int worker_error(xch_packw *pw)
+static void drop_job(void *job)
 {
-	return xch_error_set(pw->werr, "%s", pw->werrmsg ? pw->werrmsg : "out of memory");
+	packw_job *j = job;
+	json_decref(j->doc);
+	free(j->data);
 }
 
 /* Wait until the worker has written everything queued: the pack is the caller's again. */
 static int drain(xch_packw *pw)
 {
-	int error = 0;
-	if (!pw->started)
-		return 0;
-	pthread_mutex_lock(&pw->mu);
-	while (pw->qn || pw->busy)
-		pthread_cond_wait(&pw->done, &pw->mu);
-	if (pw->werr)
-		error = worker_error(pw);
-	pthread_mutex_unlock(&pw->mu);
-	return error;
+	return xch_workq_drain(pw->wq);
 }
 
 static void stop_worker(xch_packw *pw)
 {
-	if (!pw->started)
-		return;
-	pthread_mutex_lock(&pw->mu);
-	pw->stop = true;
-	pthread_cond_broadcast(&pw->work);
-	pthread_mutex_unlock(&pw->mu);
-	pthread_join(pw->thread, NULL);
-	pw->started = false;
-	while (pw->qn) {
-		free(pw->q[pw->qhead].data);
-		json_decref(pw->q[pw->qhead].doc);
-		pw->qhead = (pw->qhead + 1) % QUEUE_JOBS;
-		pw->qn--;
-	}
+	xch_workq_free(pw->wq);
+	pw->wq = NULL;
 }
 
 int xch_packw_begin(xch_packw *pw, uint64_t size)
@@ -786,15 +734,8 @@ static int start_worker(xch_packw *pw)
 {
 	int error = 0;
 	pthread_mutex_lock(&pw->cmu);
-	if (!pw->started) {
-		if (!pw->q && !(pw->q = calloc(QUEUE_JOBS, sizeof(*pw->q)))) {
-			error = xch_error_oom();
-		} else if ((errno = pthread_create(&pw->thread, NULL, worker, pw)) != 0) {
-			error = xch_error_set_os(XCH_EOS, "cannot start the pack writer");
-		} else {
-			pw->started = true;
-		}
-	}
+	if (!pw->wq)
+		error = xch_workq_new(&pw->wq, sizeof(packw_job), QUEUE_JOBS, QUEUE_BYTES, 1, run_job, drop_job, pw);
 	pthread_mutex_unlock(&pw->cmu);
 	return error;
 }
@@ -802,26 +743,9 @@ static int start_worker(xch_packw *pw)
 /* Queue j (weighing len bytes) for the worker; it owns j's data from here. */
 static int enqueue(xch_packw *pw, packw_job *j, size_t len)
 {
-	int error = 0;
-	pthread_mutex_lock(&pw->mu);
-	while (!pw->werr && (pw->qn == QUEUE_JOBS || (pw->qn && pw->qbytes + len > QUEUE_BYTES)))
-		pthread_cond_wait(&pw->done, &pw->mu);
-	if (pw->werr) {
-		error = worker_error(pw);
-		pthread_mutex_unlock(&pw->mu);
-		free(j->data);
-		json_decref(j->doc);
-		return error;
-	}
 	j->len = j->doc ? 0 : len;
 	j->weight = len;
-	pw->q[(pw->qhead + pw->qn) % QUEUE_JOBS] = *j;
-	pw->qn++;
-	pw->qbytes += len;
-	if (pw->waiting) /* a wakeup a record is dear */
-		pthread_cond_signal(&pw->work);
-	pthread_mutex_unlock(&pw->mu);
-	return 0;
+	return xch_workq_push(pw->wq, j, len);
 }
 
 int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
@@ -867,12 +791,12 @@ int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, bool check, si
 		json_decref(doc);
 		return error;
 	}
-	pthread_mutex_lock(&pw->mu);
+	pthread_mutex_lock(&pw->cmu);
 	if (pw->ntickets == pw->atickets) {
 		size_t a = pw->atickets ? pw->atickets * 2 : 1024;
 		git_oid *t = realloc(pw->tickets, a * sizeof(*t));
 		if (!t) {
-			pthread_mutex_unlock(&pw->mu);
+			pthread_mutex_unlock(&pw->cmu);
 			json_decref(doc);
 			return xch_error_oom();
 		}
@@ -880,7 +804,7 @@ int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, bool check, si
 		pw->atickets = a;
 	}
 	j.ticket = *ticket = pw->ntickets++;
-	pthread_mutex_unlock(&pw->mu);
+	pthread_mutex_unlock(&pw->cmu);
 	return enqueue(pw, &j, weight);
 }
 
@@ -1099,12 +1023,7 @@ void xch_packw_free(xch_packw *pw)
 	if (!pw)
 		return;
 	stop_worker(pw);
-	pthread_mutex_destroy(&pw->mu);
 	pthread_mutex_destroy(&pw->cmu);
-	pthread_cond_destroy(&pw->work);
-	pthread_cond_destroy(&pw->done);
-	free(pw->q);
-	free(pw->werrmsg);
 	if (pw->ld)
 		libdeflate_free_compressor(pw->ld);
 	git_odb_free(pw->wodb);
