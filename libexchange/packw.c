@@ -82,7 +82,7 @@ struct xch_packw {
 	bool pack_open;         /* an object is going into the pack: its bytes count for its CRC */
 	pthread_mutex_t cmu;    /* the ids and the loose objects: adds and a large stream at once */
 	/* the object being written; to lfd (ltmp) when it goes loose */
-	bool open, zinit, known, to_loose;
+	bool open, zinit, to_loose;
 	int lfd;
 	char *ltmp;
 	char lhdr[32];
@@ -90,7 +90,7 @@ struct xch_packw {
 	uint64_t size, got, start;
 	uint32_t crc;
 	z_stream z;
-	git_oid oid;            /* when known */
+	git_oid oid;
 	xch_workq *wq;          /* the worker and its queue, once started */
 	struct libdeflate_compressor *ld;   /* the worker's */
 	unsigned char *ldbuf;
@@ -340,17 +340,24 @@ static int back_out(xch_packw *pw, uint64_t start)
 	return 0;
 }
 
-static int begin(xch_packw *pw, uint64_t size, const git_oid *known)
+/* Begin a streamed blob of size bytes: loose from LOOSE_MIN on, else in the pack. */
+static int begin(xch_packw *pw, uint64_t size)
 {
 	unsigned char h[16];
-	char ohdr[64];
-	size_t n = 0;
-	uint64_t s = size;
 	int error, k;
 
 	if (pw->open || pw->committed)
 		return xch_error_set(XCH_EINVALID, "pack writer: an object is open already");
-	if (!known && size >= LOOSE_MIN) {
+	/* its id hashes "blob <size>\0" and the content; a loose object deflates that header too */
+	k = snprintf(pw->lhdr, sizeof(pw->lhdr), "blob %" PRIu64, size);
+	pw->lhdrlen = (size_t)k + 1;
+	if (EVP_DigestInit_ex(pw->obj_md, EVP_sha1(), NULL) != 1 ||
+	    EVP_DigestUpdate(pw->obj_md, pw->lhdr, pw->lhdrlen) != 1)
+		return xch_error_set(XCH_ERROR, "cannot hash an object");
+	pw->zinit = false;
+	pw->size = size;
+	pw->got = 0;
+	if (size >= LOOSE_MIN) {
 		xch_buf path = XCH_BUF_INIT;
 		if ((error = xch_buf_printf(&path, "%s/tmp_obj_XXXXXX", pw->objects)) < 0)
 			return error;
@@ -361,50 +368,20 @@ static int begin(xch_packw *pw, uint64_t size, const git_oid *known)
 			pw->ltmp = NULL;
 			return error;
 		}
-		k = snprintf(pw->lhdr, sizeof(pw->lhdr), "blob %" PRIu64, size);
-		pw->lhdrlen = (size_t)k + 1;
-		if (EVP_DigestInit_ex(pw->obj_md, EVP_sha1(), NULL) != 1 ||
-		    EVP_DigestUpdate(pw->obj_md, pw->lhdr, pw->lhdrlen) != 1) {
-			drop_loose_tmp(pw);
-			return xch_error_set(XCH_ERROR, "cannot hash an object");
-		}
 		pw->to_loose = true;
 		pw->open = true;
-		pw->zinit = false;
-		pw->known = false;
-		pw->size = size;
-		pw->got = 0;
 		return 0;
 	}
 	if ((error = ensure_header(pw)) < 0)
 		return error;
-	pw->open = true;
-	pw->pack_open = true;
-	pw->zinit = false;
-	pw->size = size;
-	pw->got = 0;
 	pw->start = pw->off;
 	pw->crc = (uint32_t)crc32(0L, Z_NULL, 0);
-	pw->known = known != NULL;
-	if (known)
-		git_oid_cpy(&pw->oid, known);
-	n = blob_header(h, s);
-	if ((error = emit(pw, h, n)) < 0)
-		goto fail;
-	if (known)
-		return 0;
-	if (!known) {
-		k = snprintf(ohdr, sizeof(ohdr), "blob %" PRIu64, size);
-		if (EVP_DigestInit_ex(pw->obj_md, EVP_sha1(), NULL) != 1 ||
-		    EVP_DigestUpdate(pw->obj_md, ohdr, (size_t)k + 1) != 1) {
-			error = xch_error_set(XCH_ERROR, "cannot hash an object");
-			goto fail;
-		}
+	pw->open = true;
+	pw->pack_open = true;
+	if ((error = emit(pw, h, blob_header(h, size))) < 0) {
+		pw->open = false;
+		pw->pack_open = false;
 	}
-	return 0;
-fail:
-	pw->open = false;
-	pw->pack_open = false;
 	return error;
 }
 
@@ -461,7 +438,7 @@ static int write_data(xch_packw *pw, const void *data, size_t len)
 	if (len > pw->size - pw->got)
 		return xch_error_set(XCH_EINVALID, "pack writer: more data than the object's %" PRIu64 " bytes",
 		                     pw->size);
-	if (!pw->known && len && EVP_DigestUpdate(pw->obj_md, data, len) != 1)
+	if (len && EVP_DigestUpdate(pw->obj_md, data, len) != 1)
 		return xch_error_set(XCH_ERROR, "cannot hash an object");
 	if (!pw->zinit && (error = start_deflate(pw, data, len)) < 0)
 		return error;
@@ -499,11 +476,9 @@ static int end(xch_packw *pw, git_oid *oid)
 	deflateEnd(&pw->z);
 	pw->zinit = false;
 	pw->open = false;
-	if (!pw->known) {
-		if (EVP_DigestFinal_ex(pw->obj_md, id, &idlen) != 1 || idlen != SHA1_SIZE)
-			return xch_error_set(XCH_ERROR, "cannot hash an object");
-		memcpy(pw->oid.id, id, SHA1_SIZE);
-	}
+	if (EVP_DigestFinal_ex(pw->obj_md, id, &idlen) != 1 || idlen != SHA1_SIZE)
+		return xch_error_set(XCH_ERROR, "cannot hash an object");
+	memcpy(pw->oid.id, id, SHA1_SIZE);
 	git_oid_cpy(oid, &pw->oid);
 	pw->pack_open = false;
 	if (pw->to_loose) {
@@ -546,12 +521,6 @@ static int end(xch_packw *pw, git_oid *oid)
 		pw->ltmp = NULL;
 		pw->to_loose = false;
 		return 0;
-	}
-	if (pw->known) {
-		/* an added blob: the caller checked it is new, and took its id */
-		if ((error = remember(pw, pw->oid.id, pw->crc, pw->start)) < 0)
-			back_out(pw, pw->start);
-		return error;
 	}
 	pthread_mutex_lock(&pw->cmu);
 	if (have(pw, &pw->oid)) {
@@ -680,7 +649,7 @@ int xch_packw_begin(xch_packw *pw, uint64_t size)
 	if (pw->streaming)
 		return xch_error_set(XCH_EINVALID, "pack writer: an object is open already");
 	/* a blob for the pack waits for the worker; a loose one goes its own way */
-	if ((size < LOOSE_MIN && (error = drain(pw)) < 0) || (error = begin(pw, size, NULL)) < 0)
+	if ((size < LOOSE_MIN && (error = drain(pw)) < 0) || (error = begin(pw, size)) < 0)
 		return error;
 	pw->streaming = true;
 	return 0;
