@@ -19,6 +19,13 @@
  */
 int xch_json_parse(json_t **out, const char *data, size_t len, const char *origin);
 
+/*
+ * As xch_json_parse; *canonical (if not NULL) tells whether data is
+ * byte for byte what xch_json_canonical() prints of *out. It may say
+ * no of a canonical text with an escaped object key.
+ */
+int xch_json_parse_canon(json_t **out, bool *canonical, const char *data, size_t len, const char *origin);
+
 /* Read and parse a file strictly (as xch_json_parse). *out is a new reference. */
 int xch_json_load_file(json_t **out, const char *path);
 
@@ -28,6 +35,9 @@ int xch_json_load_file(json_t **out, const char *path);
  * Equal documents give equal bytes.
  */
 int xch_json_canonical(xch_buf *out, const json_t *value);
+
+/* The fewest significant digits that print v ("%.*g") so it reads back exactly. */
+int xch_json_real_digits(double v);
 
 /* Compact one-line form with sorted keys (for messages and --json output). */
 int xch_json_compact(xch_buf *out, const json_t *value);
