@@ -95,7 +95,7 @@ typedef struct import_sink {
 } import_sink;
 
 static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, const char *path,
-                       const xch_buf *bytes, const json_t *entry);
+                       xch_buf *bytes, const json_t *entry);
 
 /* A record, on a record thread (after_error: an earlier one failed: only free it). */
 static int run_record(void *ctx, size_t worker, void *job, bool after_error)
@@ -265,17 +265,22 @@ static int sink_end(void *payload, bool ok)
 	return queue_record(is);
 }
 
-/* A record: parsed strictly and checked against its schema before anything else. */
+/*
+ * A record: parsed strictly and checked against its schema before anything
+ * else. Its bytes are taken when they are its canonical text already.
+ */
 static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, const char *path,
-                       const xch_buf *bytes, const json_t *entry)
+                       xch_buf *bytes, const json_t *entry)
 {
 	xch_violations *v = NULL;
 	xch_record *r = NULL;
 	in_record *ir;
 	char expect[300];
+	bool canonical = false;
 	int error;
 
-	if ((error = xch_record_parse_untexted(&r, bytes->ptr ? bytes->ptr : "", bytes->size, path)) < 0) {
+	if ((error = xch_record_parse_untexted(&r, &canonical, bytes->ptr ? bytes->ptr : "", bytes->size,
+	                                       path)) < 0) {
 		char why[512];
 		if (error != XCH_ESCHEMA)
 			return error;
@@ -317,14 +322,21 @@ static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, co
 		goto done;
 	}
 	/*
-	 * Its canonical text is made, hashed and stored on the pack writer's
-	 * thread; parsed, it takes about eight times its text's memory. Only
-	 * a version the sender says it left unchanged is likely to be ours
-	 * already: the others are not looked for (a copy in the pack is
-	 * harmless, a lookup each is not free).
+	 * Its canonical text (the bytes that came, from any xch) is hashed and
+	 * stored on the pack writer's thread, or made there first; parsed, a
+	 * record takes about eight times its text's memory. Only a version
+	 * the sender says it left unchanged is likely to be ours already: the
+	 * others are not looked for (a copy in the pack is harmless, a lookup
+	 * each is not free).
 	 */
-	if ((error = xch_packw_add_json(is->pack, json_incref((json_t *)(uintptr_t)xch_record_json(r)),
-	                                8 * bytes->size, ir->unchanged, &ir->ticket)) < 0)
+	if (canonical) {
+		size_t len = bytes->size;
+		error = xch_packw_add_text(is->pack, xch_buf_detach(bytes), len, ir->unchanged, &ir->ticket);
+	} else {
+		error = xch_packw_add_json(is->pack, json_incref((json_t *)(uintptr_t)xch_record_json(r)),
+		                           8 * bytes->size, ir->unchanged, &ir->ticket);
+	}
+	if (error < 0)
 		error = xch_error_prefix("cannot store record '%s'", ir->id);
 done:
 	xch_violations_free(v);

@@ -54,8 +54,9 @@ typedef struct {
 	unsigned char *data;
 	size_t len;
 	git_oid oid;
-	json_t *doc;            /* or a document to store in canonical form, for ticket */
-	size_t ticket;
+	json_t *doc;            /* or a document to store in canonical form */
+	size_t ticket;          /* a document's or a canonical text's */
+	bool ticketed;
 	size_t weight;          /* what it counts for in the queue */
 	bool check;             /* look for it in the store first */
 } packw_job;
@@ -569,18 +570,24 @@ static int write_whole(xch_packw *pw, const packw_job *j)
 }
 
 /*
- * A document in canonical form (the worker): its id, and the blob unless
- * the store has it already. Checked with the worker's own odb: libgit2
- * objects are not shared between threads.
+ * A document in canonical form, or a text already so (the worker): its
+ * id, and the blob unless the store has it already. Checked with the
+ * worker's own odb: libgit2 objects are not shared between threads.
  */
 static int write_doc(xch_packw *pw, packw_job *j)
 {
+	packw_job w = *j;
 	int error;
 
-	if ((error = xch_json_canonical(&pw->canon, j->doc)) < 0)
-		return error;
-	if (git_odb_hash(&j->oid, pw->canon.ptr, pw->canon.size, GIT_OBJECT_BLOB) < 0)
+	if (j->doc) {
+		if ((error = xch_json_canonical(&pw->canon, j->doc)) < 0)
+			return error;
+		w.data = (unsigned char *)pw->canon.ptr;
+		w.len = pw->canon.size;
+	}
+	if (git_odb_hash(&w.oid, w.data, w.len, GIT_OBJECT_BLOB) < 0)
 		return xch_error_from_git(-1, "cannot hash an object");
+	j->oid = w.oid;
 	if (j->check && !pw->wodb) {
 		xch_buf path = XCH_BUF_INIT;
 		if ((error = xch_buf_printf(&path, "%s", pw->objects)) == 0 &&
@@ -594,12 +601,7 @@ static int write_doc(xch_packw *pw, packw_job *j)
 		pw->rehash = true; /* one object fewer than expected */
 		return 0;
 	}
-	j->data = (unsigned char *)pw->canon.ptr;
-	j->len = pw->canon.size;
-	error = write_whole(pw, j);
-	j->data = NULL;
-	j->len = 0;
-	return error;
+	return write_whole(pw, &w);
 }
 
 /* A job, on the worker (after_error: an earlier one failed: only free it). */
@@ -611,8 +613,8 @@ static int run_job(void *ctx, size_t worker, void *job, bool after_error)
 
 	(void)worker;
 	if (!after_error) {
-		error = j->doc ? write_doc(pw, j) : write_whole(pw, j);
-		if (j->doc && !error) {
+		error = j->ticketed ? write_doc(pw, j) : write_whole(pw, j);
+		if (j->ticketed && !error) {
 			pthread_mutex_lock(&pw->cmu);
 			git_oid_cpy(&pw->tickets[j->ticket], &j->oid);
 			pthread_mutex_unlock(&pw->cmu);
@@ -709,10 +711,9 @@ static int start_worker(xch_packw *pw)
 	return error;
 }
 
-/* Queue j (weighing len bytes) for the worker; it owns j's data from here. */
+/* Queue j (weighing len bytes) for the worker; it owns j's data and doc from here. */
 static int enqueue(xch_packw *pw, packw_job *j, size_t len)
 {
-	j->len = j->doc ? 0 : len;
 	j->weight = len;
 	return xch_workq_push(pw->wq, j, len);
 }
@@ -738,7 +739,7 @@ int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
 	if ((error = start_worker(pw)) < 0)
 		return error;
 	{
-		packw_job j = { malloc(len ? len : 1), len, *oid, NULL, 0, 0, false };
+		packw_job j = { malloc(len ? len : 1), len, *oid, NULL, 0, false, 0, false };
 		if (!j.data)
 			return xch_error_oom();
 		memcpy(j.data, data, len);
@@ -746,18 +747,17 @@ int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len)
 	}
 }
 
-int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, bool check, size_t *ticket)
+/* Queue j, a document or a text, with a ticket for its id (it is freed on failure). */
+static int add_ticketed(xch_packw *pw, packw_job *j, size_t weight, size_t *ticket)
 {
-	packw_job j = { NULL, 0, { { 0 } }, doc, 0, 0, check };
 	int error;
 
-	XCH_ARG(pw && doc && ticket);
-	if (pw->committed) {
-		json_decref(doc);
-		return xch_error_set(XCH_EINVALID, "pack writer: committed already");
-	}
-	if ((error = start_worker(pw)) < 0) {
-		json_decref(doc);
+	if (pw->committed)
+		error = xch_error_set(XCH_EINVALID, "pack writer: committed already");
+	else
+		error = start_worker(pw);
+	if (error < 0) {
+		drop_job(j);
 		return error;
 	}
 	pthread_mutex_lock(&pw->cmu);
@@ -766,15 +766,37 @@ int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, bool check, si
 		git_oid *t = realloc(pw->tickets, a * sizeof(*t));
 		if (!t) {
 			pthread_mutex_unlock(&pw->cmu);
-			json_decref(doc);
+			drop_job(j);
 			return xch_error_oom();
 		}
 		pw->tickets = t;
 		pw->atickets = a;
 	}
-	j.ticket = *ticket = pw->ntickets++;
+	j->ticket = *ticket = pw->ntickets++;
 	pthread_mutex_unlock(&pw->cmu);
-	return enqueue(pw, &j, weight);
+	return enqueue(pw, j, weight);
+}
+
+int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, bool check, size_t *ticket)
+{
+	packw_job j = { NULL, 0, { { 0 } }, doc, 0, true, 0, check };
+
+	if (!pw || !doc || !ticket) {
+		json_decref(doc);
+		XCH_ARG(pw && doc && ticket);
+	}
+	return add_ticketed(pw, &j, weight, ticket);
+}
+
+int xch_packw_add_text(xch_packw *pw, char *text, size_t len, bool check, size_t *ticket)
+{
+	packw_job j = { (unsigned char *)text, len, { { 0 } }, NULL, 0, true, 0, check };
+
+	if (!pw || !(text || !len) || !ticket) {
+		free(text);
+		XCH_ARG(pw && (text || !len) && ticket);
+	}
+	return add_ticketed(pw, &j, len, ticket);
 }
 
 int xch_packw_ticket_oid(xch_packw *pw, size_t ticket, git_oid *oid)

@@ -49,6 +49,9 @@ int xch_packw_add(xch_packw *pw, git_oid *oid, const void *data, size_t len);
  * xch_packw_ticket_oid(), which waits for it and gives its id.
  */
 int xch_packw_add_json(xch_packw *pw, json_t *doc, size_t weight, bool check, size_t *ticket);
+
+/* As xch_packw_add_json, for a text in canonical form already (the writer takes text, a malloc'd block). */
+int xch_packw_add_text(xch_packw *pw, char *text, size_t len, bool check, size_t *ticket);
 int xch_packw_ticket_oid(xch_packw *pw, size_t ticket, git_oid *oid);
 
 /*

@@ -95,32 +95,39 @@ int xch_record_from_json(xch_record **out, json_t *json, const char *origin)
 /* Parse data; its canonical text: made (MAKE), data itself (AS_IS) or none (NONE). */
 enum text_mode { TEXT_MAKE, TEXT_AS_IS, TEXT_NONE };
 
-static int parse_record(xch_record **out, const char *data, size_t len, const char *origin, enum text_mode mode)
+static int parse_record(xch_record **out, bool *canonical, const char *data, size_t len, const char *origin,
+                        enum text_mode mode)
 {
 	json_t *json;
+	bool canon = false;
 	int error;
 
 	XCH_ARG(out && data);
 	if (!origin)
 		origin = "<record>";
-	if ((error = xch_json_parse(&json, data, len, origin)) < 0)
+	if ((error = xch_json_parse_canon(&json, &canon, data, len, origin)) < 0)
 		return error;
+	if (canonical)
+		*canonical = canon;
+	/* a text in canonical form is its own canonical text */
+	if (mode == TEXT_MAKE && canon)
+		mode = TEXT_AS_IS;
 	return make_record(out, json, origin, mode == TEXT_AS_IS ? data : NULL, len, mode == TEXT_NONE);
 }
 
-int xch_record_parse_untexted(xch_record **out, const char *data, size_t len, const char *origin)
+int xch_record_parse_untexted(xch_record **out, bool *canonical, const char *data, size_t len, const char *origin)
 {
-	return parse_record(out, data, len, origin, TEXT_NONE);
+	return parse_record(out, canonical, data, len, origin, TEXT_NONE);
 }
 
 int xch_record_parse_stored(xch_record **out, const char *data, size_t len, const char *origin)
 {
-	return parse_record(out, data, len, origin, TEXT_AS_IS);
+	return parse_record(out, NULL, data, len, origin, TEXT_AS_IS);
 }
 
 int xch_record_parse(xch_record **out, const char *data, size_t len, const char *origin)
 {
-	return parse_record(out, data, len, origin, TEXT_MAKE);
+	return parse_record(out, NULL, data, len, origin, TEXT_MAKE);
 }
 
 int xch_record_load(xch_record **out, const char *path)

@@ -24,9 +24,11 @@ int xch_record_parse_stored(xch_record **out, const char *data, size_t len, cons
 
 /*
  * Parse a record without making its canonical text (xch_record_canonical
- * gives NULL, 0): for who serialises it elsewhere.
+ * gives NULL, 0): for who serialises it elsewhere. *canonical tells
+ * whether data is that text already (xch_json_parse_canon).
  */
-int xch_record_parse_untexted(xch_record **out, const char *data, size_t len, const char *origin);
+int xch_record_parse_untexted(xch_record **out, bool *canonical, const char *data, size_t len,
+                              const char *origin);
 
 /* The record's JSON (borrowed). */
 const json_t *xch_record_json(const xch_record *r);
