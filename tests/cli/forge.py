@@ -329,6 +329,22 @@ def build_case(d, case):
         m["counts"] = dict(m["counts"], attachments=0)
         mb = canonical(m)
         return tgz([(tar_entry("manifest.json", mb), mb)] + [(tar_entry(p, b), b) for p, b in files if p not in drop])
+    if case == "noncanonical":
+        # every record printed as another writer might: compact, keys in
+        # reverse order, "/" escaped; the manifest says so (a valid bundle)
+        new = {}
+        for p, b in files:
+            if p.startswith("records/"):
+                obj = json.loads(b)
+                b = json.dumps(dict(reversed(list(obj.items()))), separators=(",", ":"),
+                               ensure_ascii=True).replace("/", "\\/").encode()
+            new[p] = b
+        m = dict(manifest)
+        m["entries"] = [{k: v for k, v in dict(e, size=len(new[e["path"]]),
+                                               sha256=hashlib.sha256(new[e["path"]]).hexdigest()).items()
+                         if k != "unchanged"} for e in m["entries"]]
+        mb = canonical(m)
+        return tgz([(tar_entry("manifest.json", mb), mb)] + [(tar_entry(p, new[p]), new[p]) for p, _ in files])
     if case == "notfirst":
         return tgz(rest[:1] + entries + rest[1:])
     if case == "empty":

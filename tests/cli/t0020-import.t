@@ -256,4 +256,29 @@ print(json.dumps(d))" "$sha" > "$T/ASMT-2026-0042.json" &&
 	g company fsck --strict --no-dangling
 '
 
+test_expect 'a record printed another way is stored in canonical form' '
+	by agency xch show --json ASMT-2026-0001 | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+d[\"id\"] = \"ASMT-2026-0043\"
+d[\"title\"] = \"Relay/PLC \u00e9t\u00e9 \\\"quoted\\\" \u2603\"
+d.pop(\"attachments\", None)
+print(json.dumps(d))" > "$T/ASMT-2026-0043.json" &&
+	run 0 by agency xch add "$T/ASMT-2026-0043.json" &&
+	seal_to agency company "$B/a-nc.xch" >/dev/null &&
+	run 0 by company xch open -o "$T/a-nc" "$B/a-nc.xch" &&
+	python3 "$FORGE" bundle --base "$B/a-nc.xch" --from "$T/a-nc" --case noncanonical \
+		--gnupghome "$T/agency/gnupg" --signer "$(key_fpr agency)" --recipient "$(key_fpr company)" \
+		"$B/a-nc-forged.xch" &&
+	run 0 by company xch open -o "$T/a-nc-forged" "$B/a-nc-forged.xch" &&
+	! cmp -s "$T/a-nc/records/ASMT-2026-0043.json" "$T/a-nc-forged/records/ASMT-2026-0043.json" &&
+	grep -qF "\"title\":\"Relay\\/PLC \\u00e9t\\u00e9" "$T/a-nc-forged/records/ASMT-2026-0043.json" &&
+	run 0 by company xch import "$B/a-nc-forged.xch" &&
+	g agency ls-tree -r refs/heads/main records | grep "/ASMT-2026-0043.json$" > want &&
+	g company ls-tree -r refs/heads/main records | grep "/ASMT-2026-0043.json$" > got &&
+	test -s want && cmp want got &&
+	g company cat-file -p "$(cut -f1 got | cut -d" " -f3)" | cmp - "$T/a-nc/records/ASMT-2026-0043.json" &&
+	g company fsck --strict --no-dangling
+'
+
 test_done

@@ -327,6 +327,38 @@ static void test_many_objects(void **state)
 	free(oids);
 }
 
+/* Documents printed on the worker, texts taken as they are: their ids come by ticket. */
+static void test_documents_and_texts(void **state)
+{
+	fixture *f = *state;
+	xch_packw *pw = NULL;
+	const char *canon = "{\n  \"a\": [\n    1.5\n  ],\n  \"b\": 1\n}\n", *text = "{\n  \"c\": true\n}\n";
+	size_t t1, t2, t3;
+	git_oid have, o1, o2, o3, want;
+	char *copy;
+
+	assert_int_equal(git_blob_create_from_buffer(&have, f->repo, "have\n", 5), 0);
+	assert_int_equal(xch_packw_new(&pw, f->gitdir, f->odb, 3), 0);
+	assert_int_equal(xch_packw_add_json(pw, json_pack("{s:i,s:[f]}", "b", 1, "a", 1.5), 100, true, &t1), 0);
+	assert_non_null(copy = strdup(text));
+	assert_int_equal(xch_packw_add_text(pw, copy, strlen(text), false, &t2), 0);
+	/* one the store has, looked for: not written again */
+	assert_non_null(copy = strdup("have\n"));
+	assert_int_equal(xch_packw_add_text(pw, copy, 5, true, &t3), 0);
+	assert_int_equal(xch_packw_ticket_oid(pw, t1, &o1), 0);
+	assert_int_equal(xch_packw_ticket_oid(pw, t2, &o2), 0);
+	assert_int_equal(xch_packw_ticket_oid(pw, t3, &o3), 0);
+	assert_true(git_oid_equal(&o3, &have));
+	assert_int_equal(xch_packw_commit(pw), 0);
+	xch_packw_free(pw);
+	assert_int_equal(git_ok(f, "count-objects -v | grep -qx 'in-pack: 2'"), 0);
+	assert_int_equal(git_odb_hash(&want, canon, strlen(canon), GIT_OBJECT_BLOB), 0);
+	assert_true(git_oid_equal(&o1, &want));
+	expect_blob(f, &o1, canon, strlen(canon));
+	expect_blob(f, &o2, text, strlen(text));
+	assert_int_equal(git_ok(f, "fsck --strict"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +366,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_uncommitted_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_skips_what_the_store_has, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_objects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_documents_and_texts, setup, teardown),
 	};
 	int rc;
 	git_libgit2_init();
