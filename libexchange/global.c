@@ -30,6 +30,14 @@ int xch_libexchange_init(void)
 		 */
 		git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(8 * 1024 * 1024));
 		/*
+		 * Trees are what is worth caching: a shard's tree is read once per
+		 * record in it that a bundle changes. libgit2 caches none over
+		 * 4 KiB by default, and a shard of a store of 100,000 records is
+		 * about 10 KiB: an incremental import of 1,000 records read 0.6 s
+		 * without the cache, 0.4 s with it.
+		 */
+		git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)(256 * 1024));
+		/*
 		 * Packs are read through mapped windows (1 GiB each, 8 GiB in all
 		 * by default): an import's pack read here and there, one object
 		 * header each, would stay mapped whole. Small windows, few at a time.
