@@ -291,8 +291,11 @@ static const char *const tricky[] = {
 
 static void test_reader_agrees_with_jansson(void **state)
 {
-	for (size_t i = 0; i < sizeof(tricky) / sizeof(*tricky); i++)
+	for (size_t i = 0; i < sizeof(tricky) / sizeof(*tricky); i++) {
 		compare_all(tricky[i], strlen(tricky[i]), 40);
+		for (size_t n = 0; n < strlen(tricky[i]); n++)
+			compare(tricky[i], n); /* every truncation */
+	}
 	/* reals printed every way jansson prints them, at every precision */
 	for (int i = 0; i < 2000; i++) {
 		double d;
@@ -348,6 +351,8 @@ static size_t compare_tree(const char *dir, int mutants)
 		           st.st_size < 4 * 1024 * 1024) {
 			read_file(path, &b);
 			compare_all(b.ptr ? b.ptr : "", b.size, mutants);
+			for (size_t k = 0; k < b.size; k += 1 + b.size / 16)
+				compare(b.ptr, k); /* truncations */
 			files++;
 		}
 	}
