@@ -19,6 +19,7 @@
 #include "json.h"
 #include "util.h"
 #include "bundle.h"
+#include "manifest.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -90,14 +91,15 @@ static bool marking_allows(const json_t *record, const char *partner, char *why,
 /* ---- seal --------------------------------------------------------------- */
 
 typedef struct {
-	char *path;     /* entry path in the payload */
+	/*
+	 * Its path in the payload, size, SHA-256; unchanged: every recipient
+	 * has this version already (sent by --full or --id); base: the
+	 * version all recipients last sent us, or "".
+	 */
+	xch_manifest_entry m;
 	char *tree_path;/* where its bytes are in the store's tree */
 	git_oid oid;
-	uint64_t size;
-	char sha256[XCH_SHA256_HEXSIZE + 1];
 	bool store_only;
-	bool unchanged;  /* every recipient has this version already (sent by --full or --id) */
-	char base[XCH_SHA256_HEXSIZE + 1]; /* the version all recipients last sent us, or "" */
 } seal_entry;
 
 typedef struct {
@@ -195,7 +197,7 @@ static int add_entry(seal_ctx *ctx, const char *path, const char *tree_path, con
 	seal_entry *e;
 	/* one copy of an attachment shared by records (record paths are unique: no search for them) */
 	for (size_t i = 0; !strncmp(path, "attachments/", 12) && i < ctx->nentries; i++)
-		if (!strcmp(ctx->entries[i].path, path))
+		if (!strcmp(ctx->entries[i].m.path, path))
 			return 0;
 	if (ctx->nentries == ctx->aentries) {
 		size_t na = ctx->aentries ? ctx->aentries * 2 : 64;
@@ -207,13 +209,13 @@ static int add_entry(seal_ctx *ctx, const char *path, const char *tree_path, con
 	}
 	e = &ctx->entries[ctx->nentries];
 	memset(e, 0, sizeof(*e));
-	if (!(e->path = strdup(path)) || !(e->tree_path = strdup(tree_path))) {
-		free(e->path);
+	if (!(e->m.path = strdup(path)) || !(e->tree_path = strdup(tree_path))) {
+		free(e->m.path);
 		return xch_error_oom();
 	}
 	git_oid_cpy(&e->oid, oid);
-	e->size = size;
-	memcpy(e->sha256, sha, sizeof(e->sha256));
+	e->m.size = size;
+	memcpy(e->m.sha256, sha, sizeof(e->m.sha256));
 	e->store_only = store_only;
 	ctx->nentries++;
 	return 0;
@@ -290,8 +292,8 @@ static int select_record(const xch_record *r, void *payload)
 		snprintf(epath, sizeof(epath), "records/%s.json", xch_record_id(r));
 		if ((error = add_entry(ctx, epath, path.ptr, &oid, len, sha, false)) < 0)
 			goto done;
-		ctx->entries[ctx->nentries - 1].unchanged = unchanged;
-		agreed_base(ctx->entries[ctx->nentries - 1].base, ctx, xch_record_type(r), xch_record_id(r));
+		ctx->entries[ctx->nentries - 1].m.unchanged = unchanged;
+		agreed_base(ctx->entries[ctx->nentries - 1].m.base, ctx, xch_record_type(r), xch_record_id(r));
 	}
 	for (size_t i = 0; i < xch_record_attachment_count(r); i++) {
 		const char *aname, *asha, *mt;
@@ -420,8 +422,8 @@ typedef struct {
 	const char *gitdir;
 	seal_entry *entries;
 	size_t nentries;
-	const char *manifest;
-	size_t manifest_len;
+	xch_manifest_text manifest; /* around the entries' text */
+	uint64_t manifest_len;
 	int64_t mtime;
 	int fd;             /* the pipe's write end */
 	thread_error err;
@@ -442,14 +444,14 @@ static int write_blob(xch_payload_writer *w, git_odb *odb, const char *gitdir, c
 	char buf[65536];
 	int error;
 
-	if ((error = xch_payload_begin(w, e->path, e->size, e->store_only)) < 0)
+	if ((error = xch_payload_begin(w, e->m.path, e->m.size, e->store_only)) < 0)
 		return error;
 	if ((error = xch_loose_open(&lr, gitdir, &e->oid, &size)) == 0) {
 		/* a loose object streams from its file: a large attachment never sits in memory whole */
 		ssize_t n = 0;
-		if (size != e->size)
+		if (size != e->m.size)
 			error = xch_error_set(XCH_EMALFORMED, "'%s' is %llu bytes in the store, not %llu",
-			                      e->tree_path, (unsigned long long)size, (unsigned long long)e->size);
+			                      e->tree_path, (unsigned long long)size, (unsigned long long)e->m.size);
 		while (!error && (n = xch_loose_read(lr, buf, sizeof(buf))) > 0)
 			error = xch_payload_write(w, buf, (size_t)n);
 		xch_loose_free(lr);
@@ -478,6 +480,43 @@ static int write_blob(xch_payload_writer *w, git_odb *odb, const char *gitdir, c
 	return xch_payload_end(w);
 }
 
+/* The manifest's canonical text, written an entry at a time: it is never held whole. */
+static int write_manifest(xch_payload_writer *w, producer_ctx *p)
+{
+	xch_buf one = XCH_BUF_INIT;
+	int error;
+
+	if ((error = xch_payload_begin(w, "manifest.json", p->manifest_len, false)) < 0 ||
+	    (error = xch_payload_write(w, p->manifest.head.ptr, p->manifest.head.size)) < 0)
+		return error;
+	for (size_t i = 0; i < p->nentries && !error; i++) {
+		xch_buf_clear(&one);
+		if ((error = xch_manifest_entry_text(&one, &p->entries[i].m, i, p->nentries)) == 0)
+			error = xch_payload_write(w, one.ptr, one.size);
+	}
+	xch_buf_dispose(&one);
+	if (error < 0 || (error = xch_payload_write(w, p->manifest.tail.ptr, p->manifest.tail.size)) < 0)
+		return error;
+	return xch_payload_end(w);
+}
+
+/* The manifest's length: head, tail and every entry's text. */
+static int manifest_size(uint64_t *size, const xch_manifest_text *t, const seal_entry *e, size_t n)
+{
+	xch_buf one = XCH_BUF_INIT;
+	uint64_t total = t->head.size + t->tail.size;
+	int error = 0;
+
+	for (size_t i = 0; i < n && !error; i++) {
+		xch_buf_clear(&one);
+		if ((error = xch_manifest_entry_text(&one, &e[i].m, i, n)) == 0)
+			total += one.size;
+	}
+	xch_buf_dispose(&one);
+	*size = total;
+	return error;
+}
+
 static void *producer(void *arg)
 {
 	producer_ctx *p = arg;
@@ -492,7 +531,7 @@ static void *producer(void *arg)
 		goto done;
 	}
 	if ((error = xch_payload_writer_new(&w, pipe_sink, &p->fd, XCH_DEFLATE_DEFAULT_LEVEL, 0, p->mtime)) < 0 ||
-	    (error = xch_payload_add(w, "manifest.json", p->manifest, p->manifest_len, false)) < 0)
+	    (error = write_manifest(w, p)) < 0)
 		goto done;
 	for (size_t i = 0; i < p->nentries && !error; i++)
 		error = write_blob(w, odb, p->gitdir, &p->entries[i]);
@@ -761,7 +800,7 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	seal_ctx ctx = { 0 };
 	xch_crypto *c = NULL;
 	xch_change *ch = NULL;
-	xch_buf me = XCH_BUF_INIT, tmp = XCH_BUF_INIT, manifest = XCH_BUF_INIT, env = XCH_BUF_INIT;
+	xch_buf me = XCH_BUF_INIT, tmp = XCH_BUF_INIT, env = XCH_BUF_INIT;
 	xch_buf sig = XCH_BUF_INIT, state_path = XCH_BUF_INIT, state_data = XCH_BUF_INIT, keyids = XCH_BUF_INIT;
 	xch_buf commit_msg = XCH_BUF_INIT;
 	xch_container_writer *cw = NULL;
@@ -905,23 +944,15 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	xch_time_format(expires, now + valid);
 	{
 		size_t natt = 0;
-		for (size_t i = 0; i < ctx.nentries; i++) {
-			seal_entry *e = &ctx.entries[i];
-			natt += !strncmp(e->path, "attachments/", 12);
-			json_t *je = json_pack("{s:s, s:I, s:s}", "path", e->path, "size", (json_int_t)e->size,
-			                       "sha256", e->sha256);
-			if (e->unchanged)
-				json_object_set_new(je, "unchanged", json_true());
-			if (e->base[0])
-				json_object_set_new(je, "base", json_string(e->base));
-			json_array_append_new(entries, je);
-		}
+		for (size_t i = 0; i < ctx.nentries; i++)
+			natt += !strncmp(ctx.entries[i].m.path, "attachments/", 12);
 		out->records = ctx.nentries - natt;
 		out->attachments = natt;
 	}
 	out->tombstones = json_array_size(ctx.tombstones);
 	out->left_out = ctx.left_out;
 	out->sequence = (uint64_t)seq;
+	/* the entries' text is written one by one, not held: "entries" stays empty here */
 	m = json_pack("{s:s, s:s, s:{s:s}, s:O, s:s, s:I, s:s?, s:s, s:s, s:s, s:O, s:O, s:{s:I, s:I, s:I}}",
 		"format", BUNDLE_FORMAT, "bundle_id", out->bundle_id, "sender", "fpr", me.ptr,
 		"recipients", recips, "channel", xch_json_str(state, "channel"), "sequence", seq, "base",
@@ -931,15 +962,18 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 		"attachments", (json_int_t)out->attachments, "tombstones", (json_int_t)out->tombstones);
 	if (m && received)
 		json_object_set(m, "received", received);
-	if (!m || (error = xch_json_canonical(&manifest, m)) < 0) {
-		error = m ? error : xch_error_oom();
+	if (!m) {
+		error = xch_error_oom();
 		goto done;
 	}
-	if (manifest.size > MANIFEST_MAX) {
+	if ((error = xch_manifest_text_split(&prod.manifest, m)) < 0 ||
+	    (error = manifest_size(&prod.manifest_len, &prod.manifest, ctx.entries, ctx.nentries)) < 0)
+		goto done;
+	if (prod.manifest_len > MANIFEST_MAX) {
 		/* never write a bundle every reader must refuse */
-		error = xch_error_set(XCH_ETOOBIG, "the manifest of %zu entries would be %zu bytes, over the %u-byte "
+		error = xch_error_set(XCH_ETOOBIG, "the manifest of %zu entries would be %llu bytes, over the %u-byte "
 		                      "limit; seal fewer records at a time (--type, --id)", ctx.nentries,
-		                      manifest.size, MANIFEST_MAX);
+		                      (unsigned long long)prod.manifest_len, MANIFEST_MAX);
 		goto done;
 	}
 	if (opts->dry_run)
@@ -961,8 +995,6 @@ int xch_bundle_seal(xch_seal_result *out, xch_store *s, const xch_seal_options *
 	prod.gitdir = s->gitdir;
 	prod.entries = ctx.entries;
 	prod.nentries = ctx.nentries;
-	prod.manifest = manifest.ptr;
-	prod.manifest_len = manifest.size;
 	prod.mtime = (int64_t)now;
 	prod.fd = pipefd[1];
 	if (pthread_create(&th, NULL, producer, &prod) != 0) {
@@ -1092,7 +1124,7 @@ done:
 	}
 	xch_container_writer_free(cw);
 	for (size_t i = 0; i < ctx.nentries; i++) {
-		free(ctx.entries[i].path);
+		free(ctx.entries[i].m.path);
 		free(ctx.entries[i].tree_path);
 	}
 	free(ctx.entries);
@@ -1115,7 +1147,7 @@ done:
 	xch_crypto_free(c);
 	xch_buf_dispose(&me);
 	xch_buf_dispose(&tmp);
-	xch_buf_dispose(&manifest);
+	xch_manifest_text_dispose(&prod.manifest);
 	xch_buf_dispose(&env);
 	xch_buf_dispose(&sig);
 	xch_buf_dispose(&state_path);
@@ -1320,14 +1352,33 @@ static int check_payload_hash(xch_container *box, const json_t *envj)
 	return xch_container_payload_rewind(box);
 }
 
+/* The manifest's entries, read one by one: each checked against its schema. */
 typedef struct {
-	const char *path;
-	uint64_t size;
-	const char *sha256;
-	bool seen;
-} want_entry;
+	xch_schema_set *set;
+	xch_manifest_entries *entries;
+} entry_reader;
 
-static int check_manifest(const json_t *m, const json_t *envj, const char *me)
+static int take_entry(json_t *e, size_t index, void *payload)
+{
+	entry_reader *er = payload;
+	xch_violations *v = NULL;
+	int error;
+
+	/*
+	 * The schema's maxItems (1,000,000) cannot be reached: the manifest's
+	 * size limit holds about a tenth of that many entries.
+	 */
+	if ((error = xch_schema_validate_json(&v, er->set, "urn:xch:schema:manifest#/properties/entries/items", e)) < 0) {
+		if (error == XCH_ESCHEMA)
+			error = xch_error_set(XCH_EMALFORMED, "manifest.json is malformed: /entries/%zu%s: %s", index,
+			                      xch_violations_instance(v, 0), xch_violations_message(v, 0));
+		xch_violations_free(v);
+		return error;
+	}
+	return xch_manifest_entries_add_json(er->entries, e);
+}
+
+static int check_manifest(const json_t *m, const xch_manifest_entries *entries, const json_t *envj, const char *me)
 {
 	static const char *const same[] = { "bundle_id", "channel", "created", "expires", NULL };
 	json_t *r;
@@ -1357,10 +1408,10 @@ static int check_manifest(const json_t *m, const json_t *envj, const char *me)
 		return xch_error_set(XCH_ETAMPERED, "manifest and envelope name different senders");
 	{
 		/* a manifest that lies about its counts is refused */
-		json_t *counts = json_object_get(m, "counts"), *e;
+		json_t *counts = json_object_get(m, "counts");
 		json_int_t nrec = 0, natt = 0;
-		json_array_foreach(json_object_get(m, "entries"), i, e)
-			if (!strncmp(xch_json_str(e, "path"), "records/", 8))
+		for (i = 0; i < entries->n; i++)
+			if (!strncmp(entries->v[i].path, "records/", 8))
 				nrec++;
 			else
 				natt++;
@@ -1487,12 +1538,12 @@ static int dir_end(void *payload, bool ok)
 	return dir_queue(payload, ok ? DIR_CLOSE : DIR_DISCARD, NULL, 0);
 }
 
-static int dir_manifest(void *payload, const json_t *manifest)
+static int dir_manifest(void *payload, const json_t *manifest, const xch_manifest_entries *entries)
 {
 	dir_sink *d = payload;
 	xch_buf text = XCH_BUF_INIT;
 	int error;
-	if ((error = xch_json_canonical(&text, manifest)) == 0 &&
+	if ((error = xch_manifest_text_full(&text, manifest, entries->v, entries->n)) == 0 &&
 	    (error = dir_begin(d, "manifest.json", text.size)) == 0) {
 		error = dir_write(d, text.ptr, text.size);
 		int e = dir_end(d, error == 0);
@@ -1534,8 +1585,9 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 	xch_schema_set *set;
 	xch_violations *v = NULL;
 	xch_buf mbuf = XCH_BUF_INIT, canon = XCH_BUF_INIT;
-	json_t *m = NULL, *e;
-	want_entry *want = NULL;
+	xch_manifest_entries entries = { 0 };
+	json_t *m = NULL;
+	bool *seen = NULL;
 	size_t nwant = 0, next_want = 0, i;
 	const char *path;
 	uint64_t size;
@@ -1565,9 +1617,15 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 			break;
 		mbuf.size += (size_t)n;
 	}
-	if ((error = xch_json_parse(&m, mbuf.ptr, mbuf.size, "manifest.json")) < 0 ||
-	    (error = xch_store_schemas(&set, s)) < 0)
+	if ((error = xch_store_schemas(&set, s)) < 0)
 		goto done;
+	{
+		/* the entries apart, a compact struct each: as a tree, an entry takes about 1 KiB */
+		entry_reader er = { set, &entries };
+		if ((error = xch_json_parse_split(&m, mbuf.ptr, mbuf.size, "manifest.json", "entries", take_entry,
+		                                  &er)) < 0)
+			goto done;
+	}
 	xch_buf_dispose(&mbuf); /* a line per entry: not kept twice */
 	if ((error = xch_schema_validate_json(&v, set, "urn:xch:schema:manifest", m)) < 0) {
 		if (error == XCH_ESCHEMA)
@@ -1578,43 +1636,38 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 	}
 	if (sink && sink->manifest) {
 		/* the sink has it: not kept as text too (a line an entry) */
-		if ((error = sink->manifest(sink->payload, m)) < 0)
+		if ((error = sink->manifest(sink->payload, m, &entries)) < 0)
 			goto done;
-	} else if ((error = xch_json_canonical(&canon, m)) < 0) {
+	} else if ((error = xch_manifest_text_full(&canon, m, entries.v, entries.n)) < 0) {
 		goto done;
 	} else {
 		info->manifest = xch_buf_detach(&canon);
 	}
-	if ((error = check_manifest(m, envj, me)) < 0)
+	if ((error = check_manifest(m, &entries, envj, me)) < 0)
 		goto done;
-	nwant = json_array_size(json_object_get(m, "entries"));
-	if (!(want = calloc(nwant + 1, sizeof(*want)))) {
+	nwant = entries.n;
+	if (!(seen = calloc(nwant + 1, sizeof(*seen)))) {
 		error = xch_error_oom();
 		goto done;
 	}
-	json_array_foreach(json_object_get(m, "entries"), i, e) {
-		want[i].path = xch_json_str(e, "path");
-		want[i].size = (uint64_t)json_integer_value(json_object_get(e, "size"));
-		want[i].sha256 = xch_json_str(e, "sha256");
-	}
 	while ((error = xch_payload_next(rd, &path, &size)) == 0) {
-		want_entry *w = NULL;
+		const xch_manifest_entry *w = NULL;
 		xch_sha256 *sha = NULL;
 		char hex[XCH_SHA256_HEXSIZE + 1];
 		uint64_t got = 0;
 		bool begun = false;
 
 		/* entries come in the manifest's order: one comparison each, whatever the count */
-		if (next_want < nwant && !strcmp(want[next_want].path, path))
-			w = &want[next_want++];
+		if (next_want < nwant && !strcmp(entries.v[next_want].path, path))
+			w = &entries.v[next_want++];
 		if (!w) {
-			for (i = 0; i < nwant && strcmp(want[i].path, path); i++)
+			for (i = 0; i < nwant && strcmp(entries.v[i].path, path); i++)
 				;
 			error = xch_error_set(XCH_ETAMPERED, "payload entry '%s' is %s", path,
 			                      i < nwant ? "out of the manifest's order" : "not in the manifest");
 			goto done;
 		}
-		w->seen = true;
+		seen[w - entries.v] = true;
 		if (size != w->size) {
 			error = xch_error_set(XCH_ETAMPERED, "payload entry '%s' is %llu bytes, the manifest says %llu",
 			                      path, (unsigned long long)size, (unsigned long long)w->size);
@@ -1659,13 +1712,15 @@ entry_done:
 		goto done;
 	error = 0;
 	for (i = 0; i < nwant; i++)
-		if (!want[i].seen) {
-			error = xch_error_set(XCH_ETAMPERED, "payload lacks '%s', which the manifest lists", want[i].path);
+		if (!seen[i]) {
+			error = xch_error_set(XCH_ETAMPERED, "payload lacks '%s', which the manifest lists",
+			                      entries.v[i].path);
 			break;
 		}
 done:
 	xch_violations_free(v);
-	free(want);
+	free(seen);
+	xch_manifest_entries_dispose(&entries);
 	json_decref(m);
 	xch_buf_dispose(&mbuf);
 	xch_buf_dispose(&canon);

@@ -3,14 +3,19 @@
 
 #include "common.h"
 #include "json.h"
+#include "manifest.h"
 
 /*
  * Where verified payload entries go as they are read. Nothing a sink
  * receives is trusted until the verification that feeds it returns 0.
  */
 typedef struct {
-	/* the parsed, schema-checked manifest, before any entry (may be NULL) */
-	int (*manifest)(void *payload, const json_t *manifest);
+	/*
+	 * the parsed, schema-checked manifest, before any entry (may be NULL);
+	 * its "entries" is empty, they are in entries (valid until the
+	 * verification returns)
+	 */
+	int (*manifest)(void *payload, const json_t *manifest, const xch_manifest_entries *entries);
 	int (*begin)(void *payload, const char *path, uint64_t size);
 	int (*write)(void *payload, const void *data, size_t len);
 	/* ok: the entry was read whole and matched its size and hash */

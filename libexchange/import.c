@@ -58,8 +58,10 @@ typedef struct {
 struct rec_job {
 	char *path;
 	xch_buf data;
-	const json_t *entry;
 	size_t slot;            /* its place in recs: the stream's order */
+	/* what its manifest entry says */
+	bool unchanged;
+	char base[XCH_SHA256_HEXSIZE + 1];
 };
 
 
@@ -67,11 +69,12 @@ struct rec_job {
 typedef struct import_sink {
 	xch_store *s;
 	xch_schema_set *schemas;
-	json_t *manifest;       /* a reference */
+	json_t *manifest;       /* a reference; its "entries" is empty */
+	const xch_manifest_entries *entries; /* the verifier's, while it reads */
 	/* the entry being read, and its line in the manifest (entries come in its order) */
 	char path[300];
 	size_t cursor;
-	const json_t *entry;
+	const xch_manifest_entry *entry;
 	xch_buf data;           /* a record's bytes */
 	xch_packw *pack;        /* records and attachments go into one pack */
 	git_odb *odb;
@@ -95,7 +98,7 @@ typedef struct import_sink {
 } import_sink;
 
 static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, const char *path,
-                       xch_buf *bytes, const json_t *entry);
+                       xch_buf *bytes, bool unchanged, const char *base);
 
 /* A record, on a record thread (after_error: an earlier one failed: only free it). */
 static int run_record(void *ctx, size_t worker, void *job, bool after_error)
@@ -105,7 +108,7 @@ static int run_record(void *ctx, size_t worker, void *job, bool after_error)
 	int error = 0;
 
 	if (!after_error)
-		error = take_record(is, is->tschemas[worker], j->slot, j->path, &j->data, j->entry);
+		error = take_record(is, is->tschemas[worker], j->slot, j->path, &j->data, j->unchanged, j->base);
 	free(j->path);
 	xch_buf_dispose(&j->data);
 	return error;
@@ -134,9 +137,13 @@ static int start_records(import_sink *is)
 /* Hand the record just read to the record threads. */
 static int queue_record(import_sink *is)
 {
-	struct rec_job j = { strdup(is->path), is->data, is->entry, is->nrecs };
+	struct rec_job j = { strdup(is->path), is->data, is->nrecs, false, "" };
 	int error;
 
+	if (is->entry) {
+		j.unchanged = is->entry->unchanged;
+		memcpy(j.base, is->entry->base, sizeof(j.base));
+	}
 	is->data = (xch_buf)XCH_BUF_INIT;
 	if (!j.path)
 		error = xch_error_oom();
@@ -169,12 +176,13 @@ static void stop_records(import_sink *is)
 	is->nthreads = 0;
 }
 
-static int sink_manifest(void *payload, const json_t *manifest)
+static int sink_manifest(void *payload, const json_t *manifest, const xch_manifest_entries *entries)
 {
 	import_sink *is = payload;
-	size_t n = json_array_size(json_object_get(manifest, "entries"));
+	size_t n = entries->n;
 	int error;
 
+	is->entries = entries;
 	/* not copied: the verifier keeps it, unchanged, until the import is done with it */
 	is->manifest = json_incref((json_t *)(uintptr_t)manifest);
 	/* a place for each record the manifest may list: the record threads fill them */
@@ -193,15 +201,11 @@ static int sink_begin(void *payload, const char *path, uint64_t size)
 
 	snprintf(is->path, sizeof(is->path), "%s", path);
 	xch_buf_clear(&is->data);
-	{
-		json_t *entries = json_object_get(is->manifest, "entries");
-		while (is->cursor < json_array_size(entries) &&
-		       strcmp(xch_json_str(json_array_get(entries, is->cursor), "path"), path))
-			is->cursor++;
-		is->entry = json_array_get(entries, is->cursor);
-	}
 	if (!is->pack)
 		return xch_error_set(XCH_EMALFORMED, "'%s' comes before the manifest", path);
+	while (is->cursor < is->entries->n && strcmp(is->entries->v[is->cursor].path, path))
+		is->cursor++;
+	is->entry = is->cursor < is->entries->n ? &is->entries->v[is->cursor] : NULL;
 	if (!strncmp(path, "attachments/", 12)) {
 		/* a small attachment goes into the pack, which is the record thread's until it is done */
 		if ((size < XCH_PACKW_LOOSE_MIN && (error = drain_records(is)) < 0) ||
@@ -270,7 +274,7 @@ static int sink_end(void *payload, bool ok)
  * else. Its bytes are taken when they are its canonical text already.
  */
 static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, const char *path,
-                       xch_buf *bytes, const json_t *entry)
+                       xch_buf *bytes, bool unchanged, const char *base)
 {
 	xch_violations *v = NULL;
 	xch_record *r = NULL;
@@ -301,9 +305,8 @@ static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, co
 		goto done;
 	}
 	ir = &is->recs[slot];
-	ir->unchanged = json_is_true(json_object_get(entry, "unchanged"));
-	if (xch_json_str(entry, "base"))
-		snprintf(ir->base, sizeof(ir->base), "%s", xch_json_str(entry, "base"));
+	ir->unchanged = unchanged;
+	snprintf(ir->base, sizeof(ir->base), "%s", base);
 	ir->id = strdup(xch_record_id(r));
 	ir->type = strdup(xch_record_type(r));
 	for (size_t k = 0; k < xch_record_attachment_count(r); k++) {
@@ -955,9 +958,6 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 	}
 	if (error < 0)
 		goto done;
-	/* what each entry said is in is.recs now: the list goes before the merge needs memory */
-	if (is.manifest && json_object_get(is.manifest, "entries") && is.manifest->refcount == 1)
-		json_object_del(is.manifest, "entries");
 	if (!is.manifest || !xch_bundle_info_sender(info)) {
 		error = xch_error_set(XCH_EMALFORMED, "'%s' has no manifest", path);
 		goto done;

@@ -26,6 +26,16 @@ int xch_json_parse(json_t **out, const char *data, size_t len, const char *origi
  */
 int xch_json_parse_canon(json_t **out, bool *canonical, const char *data, size_t len, const char *origin);
 
+/*
+ * As xch_json_parse, for a large document: when it is an object whose
+ * member key is an array, each element of that array goes to cb as it is
+ * read (a reference cb borrows) and is left out of *out, where the array
+ * stays empty. An error from cb ends the parse with it.
+ */
+typedef int (*xch_json_element_cb)(json_t *element, size_t index, void *payload);
+int xch_json_parse_split(json_t **out, const char *data, size_t len, const char *origin, const char *key,
+                         xch_json_element_cb cb, void *payload);
+
 /* Read and parse a file strictly (as xch_json_parse). *out is a new reference. */
 int xch_json_load_file(json_t **out, const char *path);
 

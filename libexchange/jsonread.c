@@ -29,6 +29,10 @@ typedef struct {
 	xch_buf str;            /* a string with escapes, decoded */
 	real_tok *reals;        /* while canon: every real, checked at the end */
 	size_t nreals, areals;
+	/* the elements of this top-level member, an array, go to split_cb one by one */
+	const char *split_key;
+	xch_json_element_cb split_cb;
+	void *split_payload;
 } reader;
 
 /* Bytes that stand for themselves in a string: printable ASCII but '"' and '\'. */
@@ -342,10 +346,12 @@ static int read_number(reader *rd, json_t **out)
 
 static int read_value(reader *rd, json_t **out, size_t depth);
 
-static int read_array(reader *rd, json_t **out, size_t depth)
+/* An array; split: its elements go to rd->split_cb, not into it. */
+static int read_array(reader *rd, json_t **out, size_t depth, bool split)
 {
 	const unsigned char *ws;
 	json_t *a = json_array();
+	size_t index = 0;
 	int error;
 
 	if (!a)
@@ -363,7 +369,12 @@ static int read_array(reader *rd, json_t **out, size_t depth)
 		json_t *v;
 		if ((error = read_value(rd, &v, depth + 1)) < 0)
 			goto fail;
-		if (json_array_append_new(a, v) < 0) {
+		if (split) {
+			error = rd->split_cb(v, index++, rd->split_payload);
+			json_decref(v);
+			if (error < 0)
+				goto fail;
+		} else if (json_array_append_new(a, v) < 0) {
 			error = xch_error_oom();
 			goto fail;
 		}
@@ -457,7 +468,12 @@ static int read_object(reader *rd, json_t **out, size_t depth)
 		rd->p++;
 		skip_ws(rd, &ws);
 		want_ws(rd, ws, false, 1);
-		if ((error = read_value(rd, &v, depth + 1)) < 0) {
+		if (depth == 0 && rd->split_cb && rd->p < rd->end && *rd->p == '[' &&
+		    keylen == strlen(rd->split_key) && !memcmp(key, rd->split_key, keylen))
+			error = read_array(rd, &v, depth + 1, true);
+		else
+			error = read_value(rd, &v, depth + 1);
+		if (error < 0) {
 			free(copy);
 			goto fail;
 		}
@@ -511,7 +527,7 @@ static int read_value(reader *rd, json_t **out, size_t depth)
 			snprintf(what, sizeof(what), "nesting deeper than %d levels", XCH_JSON_MAX_DEPTH);
 			return fail(rd, rd->p, what);
 		}
-		return *rd->p == '{' ? read_object(rd, out, depth) : read_array(rd, out, depth);
+		return *rd->p == '{' ? read_object(rd, out, depth) : read_array(rd, out, depth, false);
 	case '"': {
 		const char *s;
 		size_t len;
@@ -575,11 +591,12 @@ static bool reals_canonical(reader *rd)
 	return true;
 }
 
-int xch_json_parse_canon(json_t **out, bool *canonical, const char *data, size_t len, const char *origin)
+static int parse(json_t **out, bool *canonical, const char *data, size_t len, const char *origin,
+                 const char *split_key, xch_json_element_cb split_cb, void *split_payload)
 {
 	reader rd = { (const unsigned char *)data, (const unsigned char *)data,
 	              (const unsigned char *)data + len, origin ? origin : "<input>", true,
-	              XCH_BUF_INIT, NULL, 0, 0 };
+	              XCH_BUF_INIT, NULL, 0, 0, split_key, split_cb, split_payload };
 	const unsigned char *ws;
 	json_t *v = NULL;
 	int error;
@@ -612,7 +629,19 @@ int xch_json_parse_canon(json_t **out, bool *canonical, const char *data, size_t
 	return 0;
 }
 
+int xch_json_parse_canon(json_t **out, bool *canonical, const char *data, size_t len, const char *origin)
+{
+	return parse(out, canonical, data, len, origin, NULL, NULL, NULL);
+}
+
 int xch_json_parse(json_t **out, const char *data, size_t len, const char *origin)
 {
-	return xch_json_parse_canon(out, NULL, data, len, origin);
+	return parse(out, NULL, data, len, origin, NULL, NULL, NULL);
+}
+
+int xch_json_parse_split(json_t **out, const char *data, size_t len, const char *origin, const char *key,
+                         xch_json_element_cb cb, void *payload)
+{
+	XCH_ARG(key && cb);
+	return parse(out, NULL, data, len, origin, key, cb, payload);
 }

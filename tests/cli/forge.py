@@ -315,6 +315,18 @@ def build_case(d, case):
         m["counts"] = dict(m["counts"], records=m["counts"]["records"] + 1)
         mb = canonical(m)
         return tgz([(tar_entry("manifest.json", mb), mb)] + rest)
+    if case in ("entry-path", "entry-extra"):
+        # the second entry breaks its schema: a path outside the payload's
+        # namespaces, or a member no entry has
+        m = dict(manifest)
+        es = [dict(e) for e in m["entries"]]
+        if case == "entry-path":
+            es[1]["path"] = "records/../evil.json"
+        else:
+            es[1]["mode"] = 493
+        m["entries"] = es
+        mb = canonical(m)
+        return tgz([(tar_entry("manifest.json", mb), mb)] + rest)
     if case == "manifest-dupkey":
         mb = b'{"format": "xch-bundle/1", ' + mbytes[1:]
         return tgz([(tar_entry("manifest.json", mb), mb)] + rest)

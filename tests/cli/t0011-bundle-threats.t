@@ -319,6 +319,8 @@ test_expect 'a manifest that lies about its counts, comes second or does not par
 	forged counts 6 "manifest counts do not match its entries$" &&
 	forged notfirst 6 "the payload does not start with manifest\.json$" &&
 	forged manifest-dupkey 9 ".manifest\.json.: line [0-9]+, column [0-9]+: duplicate object key" &&
+	forged entry-path 9 "manifest\.json is malformed: /entries/1/path: .*pattern" &&
+	forged entry-extra 9 "manifest\.json is malformed: /entries/1/mode: property .mode. is not allowed$" &&
 	forged empty 9 "the payload is empty$"
 '
 
