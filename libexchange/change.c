@@ -12,9 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct {
-	git_tree_update up;  /* up.path is owned */
-} staged_update;
+/* path is owned; the array goes to git_tree_create_updated as it is */
+typedef git_tree_update staged_update;
 
 typedef struct {
 	char *name;          /* file name given to --attach (basename) */
@@ -54,7 +53,7 @@ static int index_rebuild(xch_change *c, size_t nslots)
 	if (!slots)
 		return xch_error_oom();
 	for (size_t i = 0; i < c->nups; i++) {
-		size_t h = path_hash(c->ups[i].up.path) & (nslots - 1);
+		size_t h = path_hash(c->ups[i].path) & (nslots - 1);
 		while (slots[h])
 			h = (h + 1) & (nslots - 1);
 		slots[h] = i + 1;
@@ -103,7 +102,7 @@ static staged_update *find_update(xch_change *c, const char *path)
 	if (!c->nslots)
 		return NULL;
 	for (size_t h = path_hash(path) & (c->nslots - 1); c->slots[h]; h = (h + 1) & (c->nslots - 1))
-		if (!strcmp(c->ups[c->slots[h] - 1].up.path, path))
+		if (!strcmp(c->ups[c->slots[h] - 1].path, path))
 			return &c->ups[c->slots[h] - 1];
 	return NULL;
 }
@@ -122,7 +121,7 @@ static int stage(xch_change *c, const char *path, const git_oid *oid)
 			return XCH_ERROR;
 		u = &c->ups[c->nups];
 		memset(u, 0, sizeof(*u));
-		if (!(u->up.path = strdup(path)))
+		if (!(u->path = strdup(path)))
 			return xch_error_oom();
 		c->nups++;
 		/* keep the index at most half full */
@@ -137,11 +136,11 @@ static int stage(xch_change *c, const char *path, const git_oid *oid)
 		}
 	}
 	if (oid) {
-		u->up.action = GIT_TREE_UPDATE_UPSERT;
-		git_oid_cpy(&u->up.id, oid);
-		u->up.filemode = GIT_FILEMODE_BLOB;
+		u->action = GIT_TREE_UPDATE_UPSERT;
+		git_oid_cpy(&u->id, oid);
+		u->filemode = GIT_FILEMODE_BLOB;
 	} else {
-		u->up.action = GIT_TREE_UPDATE_REMOVE;
+		u->action = GIT_TREE_UPDATE_REMOVE;
 	}
 	return 0;
 }
@@ -154,9 +153,9 @@ bool xch_change_lookup(xch_change *c, const char *path, git_oid *out)
 	git_tree_entry *e = NULL;
 
 	if (u) {
-		if (u->up.action == GIT_TREE_UPDATE_REMOVE)
+		if (u->action == GIT_TREE_UPDATE_REMOVE)
 			return false;
-		git_oid_cpy(out, &u->up.id);
+		git_oid_cpy(out, &u->id);
 		return true;
 	}
 	if (git_tree_entry_bypath(&e, c->base_tree, path) != 0)
@@ -480,7 +479,6 @@ static int check_attachments(xch_change *c)
 
 int xch_change_commit(xch_change *c, const char *message, xch_buf *commit_out)
 {
-	git_tree_update *ups = NULL;
 	git_signature *sig = NULL;
 	git_tree *tree = NULL;
 	git_oid tree_oid, commit_oid;
@@ -493,11 +491,7 @@ int xch_change_commit(xch_change *c, const char *message, xch_buf *commit_out)
 		return error;
 	if (c->nups == 0 && !c->extra_parent)
 		return 1;
-	if (!(ups = calloc(c->nups, sizeof(*ups))))
-		return xch_error_oom();
-	for (size_t i = 0; i < c->nups; i++)
-		ups[i] = c->ups[i].up;
-	if ((error = git_tree_create_updated(&tree_oid, c->s->repo, c->base_tree, c->nups, ups)) < 0) {
+	if ((error = git_tree_create_updated(&tree_oid, c->s->repo, c->base_tree, c->nups, c->ups)) < 0) {
 		error = xch_error_from_git(error, "cannot write the new tree");
 		goto done;
 	}
@@ -530,7 +524,6 @@ int xch_change_commit(xch_change *c, const char *message, xch_buf *commit_out)
 done:
 	git_signature_free(sig);
 	git_tree_free(tree);
-	free(ups);
 	return error;
 }
 
@@ -539,7 +532,7 @@ void xch_change_free(xch_change *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->nups; i++)
-		free((char *)c->ups[i].up.path);
+		free((char *)c->ups[i].path);
 	free(c->ups);
 	free(c->slots);
 	for (size_t i = 0; i < c->nrecords; i++)

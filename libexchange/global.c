@@ -40,10 +40,12 @@ int xch_libexchange_init(void)
 		/*
 		 * Packs are read through mapped windows (1 GiB each, 8 GiB in all
 		 * by default): an import's pack read here and there, one object
-		 * header each, would stay mapped whole. Small windows, few at a time.
+		 * header each (libgit2 checks every blob a new tree names), would
+		 * stay mapped whole. Small windows, two at a time: with 100,000
+		 * records, 8 MiB less than four at a time, for no time measured.
 		 */
 		git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)(4 * 1024 * 1024));
-		git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)(16 * 1024 * 1024));
+		git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)(8 * 1024 * 1024));
 		if (!gpgme_check_version(NULL)) {
 			git_libgit2_shutdown();
 			error = xch_error_set(XCH_ECRYPTO, "cannot initialise GPGME");

@@ -347,17 +347,25 @@ done:
 	return error;
 }
 
-static void sink_dispose(import_sink *is)
+/* What was read of each record: done with once they are merged. */
+static void drop_recs(import_sink *is)
 {
-	stop_records(is);
-	xch_packw_free(is->pack);
-	git_odb_free(is->odb);
 	for (size_t i = 0; i < is->nrecs; i++) {
 		free(is->recs[i].id);
 		free(is->recs[i].type);
 		free(is->recs[i].atts);
 	}
 	free(is->recs);
+	is->recs = NULL;
+	is->nrecs = is->arecs = 0;
+}
+
+static void sink_dispose(import_sink *is)
+{
+	stop_records(is);
+	xch_packw_free(is->pack);
+	git_odb_free(is->odb);
+	drop_recs(is);
 	free(is->atts);
 	json_decref(is->manifest);
 	xch_buf_dispose(&is->data);
@@ -985,6 +993,9 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 	for (i = 0; i < is.nrecs; i++)
 		if ((error = xch_packw_ticket_oid(is.pack, is.recs[i].ticket, &is.recs[i].oid)) < 0)
 			goto done;
+	/* its index of every object is on disk now: not kept through the merge */
+	xch_packw_free(is.pack);
+	is.pack = NULL;
 	if (!strcmp(xch_json_str(is.manifest, "kind"), "receipt")) {
 		out->receipt = 1;
 		if ((error = apply_receipt(ch, s, partner, is.manifest, &out->acknowledged)) < 0)
@@ -1049,7 +1060,8 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 		                       xch_json_str(t, "base"))) < 0)
 			goto done;
 
-	/* 3. delivery state, then one commit moves the branch */
+	/* 3. delivery state, then one commit moves the branch; the trees need the memory */
+	drop_recs(&is);
 	record_delivery(state, seq, bundle_id);
 	json_object_set_new(state, "receipt_pending", json_true());
 	if ((error = put_json(ch, state_path.ptr, state)) < 0 || (error = xch_change_add_parent(ch, &line)) < 0)
