@@ -215,7 +215,11 @@ static int add_entry(seal_ctx *ctx, const char *path, const char *tree_path, con
 	}
 	git_oid_cpy(&e->oid, oid);
 	e->m.size = size;
-	memcpy(e->m.sha256, sha, sizeof(e->m.sha256));
+	if (!xch_sha256_from_hex(e->m.sha256, sha)) {
+		free(e->m.path);
+		free(e->tree_path);
+		return xch_error_set(XCH_EINVALID, "'%s': its SHA-256 is not 64 hex digits", path);
+	}
 	e->store_only = store_only;
 	ctx->nentries++;
 	return 0;
@@ -288,12 +292,15 @@ static int select_record(const xch_record *r, void *payload)
 	    (error = xch_store_record_path(&path, xch_record_type(r), xch_record_id(r))) < 0)
 		goto done;
 	{
-		char epath[200];
+		char epath[200], base[XCH_SHA256_HEXSIZE + 1];
+		seal_entry *e;
 		snprintf(epath, sizeof(epath), "records/%s.json", xch_record_id(r));
 		if ((error = add_entry(ctx, epath, path.ptr, &oid, len, sha, false)) < 0)
 			goto done;
-		ctx->entries[ctx->nentries - 1].m.unchanged = unchanged;
-		agreed_base(ctx->entries[ctx->nentries - 1].m.base, ctx, xch_record_type(r), xch_record_id(r));
+		e = &ctx->entries[ctx->nentries - 1];
+		e->m.unchanged = unchanged;
+		agreed_base(base, ctx, xch_record_type(r), xch_record_id(r));
+		e->m.has_base = xch_sha256_from_hex(e->m.base, base);
 	}
 	for (size_t i = 0; i < xch_record_attachment_count(r); i++) {
 		const char *aname, *asha, *mt;
@@ -1653,7 +1660,7 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 	while ((error = xch_payload_next(rd, &path, &size)) == 0) {
 		const xch_manifest_entry *w = NULL;
 		xch_sha256 *sha = NULL;
-		char hex[XCH_SHA256_HEXSIZE + 1];
+		unsigned char digest[32];
 		uint64_t got = 0;
 		bool begun = false;
 
@@ -1695,7 +1702,7 @@ static int read_payload(xch_bundle_info *info, xch_store *s, xch_payload_reader 
 			    (begun && (error = sink->write(sink->payload, buf, (size_t)n)) < 0))
 				break;
 		}
-		if (!error && (error = xch_sha256_final_hex(sha, hex)) == 0 && strcmp(hex, w->sha256))
+		if (!error && (error = xch_sha256_final(sha, digest)) == 0 && memcmp(digest, w->sha256, 32))
 			error = xch_error_set(XCH_ETAMPERED, "payload entry '%s' does not match its SHA-256 in the "
 			                      "manifest", path);
 entry_done:

@@ -12,8 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* path is owned; the array goes to git_tree_create_updated as it is */
+/* path is in the change's arena; the array goes to git_tree_create_updated as it is */
 typedef git_tree_update staged_update;
+
+/* Staged paths, packed in blocks that never move: one allocation per 64 KiB, not per path. */
+typedef struct path_block {
+	struct path_block *next;
+	size_t used, cap;
+	char data[];
+} path_block;
 
 typedef struct {
 	char *name;          /* file name given to --attach (basename) */
@@ -34,8 +41,9 @@ struct xch_change {
 	size_t natts, aatts;
 	git_commit *extra_parent; /* a merge's second parent, or NULL */
 	/* open-addressing index of ups by path: slot holds index + 1, 0 = empty */
-	size_t *slots;
+	uint32_t *slots;
 	size_t nslots;
+	path_block *paths;
 	bool fsync_off;           /* objects written unsynced, synced once at commit */
 };
 
@@ -49,14 +57,14 @@ static size_t path_hash(const char *p)
 
 static int index_rebuild(xch_change *c, size_t nslots)
 {
-	size_t *slots = calloc(nslots, sizeof(*slots));
+	uint32_t *slots = calloc(nslots, sizeof(*slots));
 	if (!slots)
 		return xch_error_oom();
 	for (size_t i = 0; i < c->nups; i++) {
 		size_t h = path_hash(c->ups[i].path) & (nslots - 1);
 		while (slots[h])
 			h = (h + 1) & (nslots - 1);
-		slots[h] = i + 1;
+		slots[h] = (uint32_t)(i + 1);
 	}
 	free(c->slots);
 	c->slots = slots;
@@ -107,6 +115,27 @@ static staged_update *find_update(xch_change *c, const char *path)
 	return NULL;
 }
 
+static const char *path_dup(xch_change *c, const char *path)
+{
+	size_t n = strlen(path) + 1;
+	path_block *b = c->paths;
+	char *p;
+
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+		if (!(b = malloc(sizeof(*b) + cap)))
+			return NULL;
+		b->next = c->paths;
+		b->used = 0;
+		b->cap = cap;
+		c->paths = b;
+	}
+	p = b->data + b->used;
+	memcpy(p, path, n);
+	b->used += n;
+	return p;
+}
+
 /* Stage path = oid (upsert), or its removal when oid is NULL. */
 static int stage(xch_change *c, const char *path, const git_oid *oid)
 {
@@ -117,11 +146,13 @@ static int stage(xch_change *c, const char *path, const git_oid *oid)
 		return 0; /* removing what is not there */
 	git_tree_entry_free(e);
 	if (!u) {
+		if (c->nups >= UINT32_MAX - 1)
+			return xch_error_set(XCH_ETOOBIG, "too many changes at once");
 		if (GROW(c->ups, c->nups, c->aups) < 0)
 			return XCH_ERROR;
 		u = &c->ups[c->nups];
 		memset(u, 0, sizeof(*u));
-		if (!(u->path = strdup(path)))
+		if (!(u->path = path_dup(c, path)))
 			return xch_error_oom();
 		c->nups++;
 		/* keep the index at most half full */
@@ -132,7 +163,7 @@ static int stage(xch_change *c, const char *path, const git_oid *oid)
 			size_t h = path_hash(path) & (c->nslots - 1);
 			while (c->slots[h])
 				h = (h + 1) & (c->nslots - 1);
-			c->slots[h] = c->nups;
+			c->slots[h] = (uint32_t)c->nups;
 		}
 	}
 	if (oid) {
@@ -531,8 +562,11 @@ void xch_change_free(xch_change *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nups; i++)
-		free((char *)c->ups[i].path);
+	while (c->paths) {
+		path_block *next = c->paths->next;
+		free(c->paths);
+		c->paths = next;
+	}
 	free(c->ups);
 	free(c->slots);
 	for (size_t i = 0; i < c->nrecords; i++)

@@ -32,12 +32,13 @@
 
 typedef struct {
 	char *id;
-	char *type;
+	const char *type; /* one of xch_record_types() */
 	git_oid oid;      /* theirs, read again at merge time: records are not all kept in memory */
 	size_t ticket;    /* its oid from the pack writer, once written */
 	char *atts;       /* SHA-256s of the attachments it names, "sha\n..." or NULL */
 	bool unchanged;   /* the sender did not change it since we last shared it */
-	char base[XCH_SHA256_HEXSIZE + 1]; /* the version the sender's copy is based on, or "" */
+	bool has_base;
+	unsigned char base[32]; /* the version the sender's copy is based on (SHA-256) */
 } in_record;
 
 typedef struct {
@@ -60,8 +61,8 @@ struct rec_job {
 	xch_buf data;
 	size_t slot;            /* its place in recs: the stream's order */
 	/* what its manifest entry says */
-	bool unchanged;
-	char base[XCH_SHA256_HEXSIZE + 1];
+	bool unchanged, has_base;
+	unsigned char base[32];
 };
 
 
@@ -98,7 +99,7 @@ typedef struct import_sink {
 } import_sink;
 
 static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, const char *path,
-                       xch_buf *bytes, bool unchanged, const char *base);
+                       xch_buf *bytes, bool unchanged, const unsigned char *base);
 
 /* A record, on a record thread (after_error: an earlier one failed: only free it). */
 static int run_record(void *ctx, size_t worker, void *job, bool after_error)
@@ -108,7 +109,8 @@ static int run_record(void *ctx, size_t worker, void *job, bool after_error)
 	int error = 0;
 
 	if (!after_error)
-		error = take_record(is, is->tschemas[worker], j->slot, j->path, &j->data, j->unchanged, j->base);
+		error = take_record(is, is->tschemas[worker], j->slot, j->path, &j->data, j->unchanged,
+		                    j->has_base ? j->base : NULL);
 	free(j->path);
 	xch_buf_dispose(&j->data);
 	return error;
@@ -137,11 +139,12 @@ static int start_records(import_sink *is)
 /* Hand the record just read to the record threads. */
 static int queue_record(import_sink *is)
 {
-	struct rec_job j = { strdup(is->path), is->data, is->nrecs, false, "" };
+	struct rec_job j = { strdup(is->path), is->data, is->nrecs, false, false, { 0 } };
 	int error;
 
 	if (is->entry) {
 		j.unchanged = is->entry->unchanged;
+		j.has_base = is->entry->has_base;
 		memcpy(j.base, is->entry->base, sizeof(j.base));
 	}
 	is->data = (xch_buf)XCH_BUF_INIT;
@@ -274,7 +277,7 @@ static int sink_end(void *payload, bool ok)
  * else. Its bytes are taken when they are its canonical text already.
  */
 static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, const char *path,
-                       xch_buf *bytes, bool unchanged, const char *base)
+                       xch_buf *bytes, bool unchanged, const unsigned char *base)
 {
 	xch_violations *v = NULL;
 	xch_record *r = NULL;
@@ -306,9 +309,12 @@ static int take_record(import_sink *is, xch_schema_set *schemas, size_t slot, co
 	}
 	ir = &is->recs[slot];
 	ir->unchanged = unchanged;
-	snprintf(ir->base, sizeof(ir->base), "%s", base);
+	if ((ir->has_base = base != NULL))
+		memcpy(ir->base, base, sizeof(ir->base));
 	ir->id = strdup(xch_record_id(r));
-	ir->type = strdup(xch_record_type(r));
+	for (const char *const *t = xch_record_types(); *t; t++)
+		if (!strcmp(*t, xch_record_type(r)))
+			ir->type = *t;
 	for (size_t k = 0; k < xch_record_attachment_count(r); k++) {
 		const char *sha, *name;
 		xch_buf list = XCH_BUF_INIT;
@@ -352,7 +358,6 @@ static void drop_recs(import_sink *is)
 {
 	for (size_t i = 0; i < is->nrecs; i++) {
 		free(is->recs[i].id);
-		free(is->recs[i].type);
 		free(is->recs[i].atts);
 	}
 	free(is->recs);
@@ -1028,6 +1033,7 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 		    (error = xch_change_put_oid(ch, apath.ptr, &is.atts[i].oid)) < 0)
 			goto done;
 	for (i = 0; i < is.nrecs; i++) {
+		char base[XCH_SHA256_HEXSIZE + 1] = "";
 		if (is.recs[i].unchanged) {
 			/*
 			 * The sender has not changed it since it last shared it with us (a --full
@@ -1052,7 +1058,9 @@ int xch_import(xch_import_result *out, xch_store *s, const char *path, const xch
 				continue;
 			}
 		}
-		if ((error = merge_one(&m, is.recs[i].id, is.recs[i].type, &is.recs[i].oid, NULL, is.recs[i].base)) < 0)
+		if (is.recs[i].has_base)
+			xch_sha256_to_hex(base, is.recs[i].base);
+		if ((error = merge_one(&m, is.recs[i].id, is.recs[i].type, &is.recs[i].oid, NULL, base)) < 0)
 			goto done;
 	}
 	json_array_foreach(tombs, i, t)

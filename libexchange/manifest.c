@@ -12,8 +12,8 @@ int xch_manifest_entries_add_json(xch_manifest_entries *l, const json_t *entry)
 	           *base = xch_json_str(entry, "base");
 	xch_manifest_entry *e;
 
-	if (!path || !sha || strlen(sha) != XCH_SHA256_HEXSIZE || (base && strlen(base) != XCH_SHA256_HEXSIZE) ||
-	    !json_is_integer(json_object_get(entry, "size")) || json_integer_value(json_object_get(entry, "size")) < 0)
+	if (!path || !json_is_integer(json_object_get(entry, "size")) ||
+	    json_integer_value(json_object_get(entry, "size")) < 0)
 		return xch_error_set(XCH_EMALFORMED, "a manifest entry lacks its path, size or SHA-256");
 	if (l->n == l->alloc) {
 		size_t a = l->alloc ? 2 * l->alloc : 64;
@@ -24,14 +24,12 @@ int xch_manifest_entries_add_json(xch_manifest_entries *l, const json_t *entry)
 		l->alloc = a;
 	}
 	e = &l->v[l->n];
+	if (!xch_sha256_from_hex(e->sha256, sha) || (base && !xch_sha256_from_hex(e->base, base)))
+		return xch_error_set(XCH_EMALFORMED, "a manifest entry's SHA-256 is not 64 hex digits");
 	if (!(e->path = strdup(path)))
 		return xch_error_oom();
 	e->size = (uint64_t)json_integer_value(json_object_get(entry, "size"));
-	memcpy(e->sha256, sha, sizeof(e->sha256));
-	if (base)
-		memcpy(e->base, base, sizeof(e->base));
-	else
-		e->base[0] = '\0';
+	e->has_base = base != NULL;
 	e->unchanged = json_is_true(json_object_get(entry, "unchanged"));
 	l->n++;
 	return 0;
@@ -95,24 +93,20 @@ static bool safe_path(const char *p)
 	return true;
 }
 
-static bool hex64(const char *h)
-{
-	size_t i;
-	for (i = 0; h[i]; i++)
-		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
-			return false;
-	return i == XCH_SHA256_HEXSIZE;
-}
-
 int xch_manifest_entry_text(xch_buf *out, const xch_manifest_entry *e, size_t i, size_t n)
 {
+	char sha[XCH_SHA256_HEXSIZE + 1], base[XCH_SHA256_HEXSIZE + 1];
+
 	/* an element of a top-level array: at four spaces, its members at six (xch_json_canonical) */
-	if (!safe_path(e->path) || !hex64(e->sha256) || (e->base[0] && !hex64(e->base)))
-		return xch_error_set(XCH_EINVALID, "'%s': not a path or hash a manifest may hold", e->path);
+	if (!safe_path(e->path))
+		return xch_error_set(XCH_EINVALID, "'%s': not a path a manifest may hold", e->path);
+	xch_sha256_to_hex(sha, e->sha256);
+	if (e->has_base)
+		xch_sha256_to_hex(base, e->base);
 	if (xch_buf_puts(out, i ? ",\n    {\n" : "\n    {\n") < 0 ||
-	    (e->base[0] && xch_buf_printf(out, "      \"base\": \"%s\",\n", e->base) < 0) ||
+	    (e->has_base && xch_buf_printf(out, "      \"base\": \"%s\",\n", base) < 0) ||
 	    xch_buf_printf(out, "      \"path\": \"%s\",\n      \"sha256\": \"%s\",\n      \"size\": %llu%s\n    }%s",
-	                   e->path, e->sha256, (unsigned long long)e->size,
+	                   e->path, sha, (unsigned long long)e->size,
 	                   e->unchanged ? ",\n      \"unchanged\": true" : "", i + 1 == n ? "\n  " : "") < 0)
 		return xch_error_oom();
 	return 0;

@@ -14,9 +14,9 @@
 typedef struct {
 	char *path;     /* "records/ID.json" or "attachments/SHA256" */
 	uint64_t size;
-	char sha256[XCH_SHA256_HEXSIZE + 1];
-	char base[XCH_SHA256_HEXSIZE + 1];      /* "" when the entry has none */
-	bool unchanged;
+	unsigned char sha256[32];
+	unsigned char base[32]; /* when has_base */
+	bool has_base, unchanged;
 } xch_manifest_entry;
 
 typedef struct {

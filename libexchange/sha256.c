@@ -45,17 +45,34 @@ int xch_sha256_final(xch_sha256 *ctx, unsigned char digest[32])
 	return 0;
 }
 
-int xch_sha256_final_hex(xch_sha256 *ctx, char hex[XCH_SHA256_HEXSIZE + 1])
+void xch_sha256_to_hex(char hex[XCH_SHA256_HEXSIZE + 1], const unsigned char digest[32])
 {
 	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[digest[i] >> 4];
+		hex[2 * i + 1] = digits[digest[i] & 15];
+	}
+	hex[XCH_SHA256_HEXSIZE] = '\0';
+}
+
+bool xch_sha256_from_hex(unsigned char digest[32], const char *hex)
+{
+	if (!hex || !xch_sha256_hex_valid(hex))
+		return false;
+	for (int i = 0; i < 32; i++) {
+		int hi = hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10;
+		int lo = hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10;
+		digest[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
+int xch_sha256_final_hex(xch_sha256 *ctx, char hex[XCH_SHA256_HEXSIZE + 1])
+{
 	unsigned char d[32];
 	if (xch_sha256_final(ctx, d) < 0)
 		return XCH_ERROR;
-	for (int i = 0; i < 32; i++) {
-		hex[2 * i] = digits[d[i] >> 4];
-		hex[2 * i + 1] = digits[d[i] & 15];
-	}
-	hex[XCH_SHA256_HEXSIZE] = '\0';
+	xch_sha256_to_hex(hex, d);
 	return 0;
 }
 

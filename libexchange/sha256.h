@@ -20,4 +20,8 @@ int xch_sha256_hex(char hex[XCH_SHA256_HEXSIZE + 1], const void *data, size_t le
 /* Is s exactly 64 lowercase hex digits? */
 bool xch_sha256_hex_valid(const char *s);
 
+/* A digest as 64 lowercase hex digits, and back (false unless hex is exactly that). */
+void xch_sha256_to_hex(char hex[XCH_SHA256_HEXSIZE + 1], const unsigned char digest[32]);
+bool xch_sha256_from_hex(unsigned char digest[32], const char *hex);
+
 #endif
