@@ -346,25 +346,57 @@ static int read_number(reader *rd, json_t **out)
 
 static int read_value(reader *rd, json_t **out, size_t depth);
 
+/* Past an opening bracket: 1 if the container closes at once (empty), else 0. */
+static int open_container(reader *rd, size_t depth, char close)
+{
+	const unsigned char *ws;
+
+	rd->p++;
+	skip_ws(rd, &ws);
+	if (rd->p < rd->end && *rd->p == close) {
+		want_ws(rd, ws, false, 0);
+		rd->p++;
+		return 1;
+	}
+	want_ws(rd, ws, true, 2 * (depth + 1));
+	return 0;
+}
+
+/* After an element or member: 0 if a ',' says another comes, 1 if close ends the container. */
+static int next_or_close(reader *rd, size_t depth, char close)
+{
+	const unsigned char *ws;
+
+	skip_ws(rd, &ws);
+	if (rd->p < rd->end && *rd->p == ',') {
+		want_ws(rd, ws, false, 0);
+		rd->p++;
+		skip_ws(rd, &ws);
+		want_ws(rd, ws, true, 2 * (depth + 1));
+		return 0;
+	}
+	if (rd->p < rd->end && *rd->p == close) {
+		want_ws(rd, ws, true, 2 * depth);
+		rd->p++;
+		return 1;
+	}
+	return fail(rd, rd->p, rd->p >= rd->end ? "unexpected end of input" :
+	            close == ']' ? "',' or ']' expected" : "',' or '}' expected");
+}
+
 /* An array; split: its elements go to rd->split_cb, not into it. */
 static int read_array(reader *rd, json_t **out, size_t depth, bool split)
 {
-	const unsigned char *ws;
 	json_t *a = json_array();
 	size_t index = 0;
 	int error;
 
 	if (!a)
 		return xch_error_oom();
-	rd->p++;
-	skip_ws(rd, &ws);
-	if (rd->p < rd->end && *rd->p == ']') {
-		want_ws(rd, ws, false, 0);
-		rd->p++;
+	if (open_container(rd, depth, ']')) {
 		*out = a;
 		return 0;
 	}
-	want_ws(rd, ws, true, 2 * (depth + 1));
 	for (;;) {
 		json_t *v;
 		if ((error = read_value(rd, &v, depth + 1)) < 0)
@@ -378,20 +410,11 @@ static int read_array(reader *rd, json_t **out, size_t depth, bool split)
 			error = xch_error_oom();
 			goto fail;
 		}
-		skip_ws(rd, &ws);
-		if (rd->p < rd->end && *rd->p == ',') {
-			want_ws(rd, ws, false, 0);
-			rd->p++;
-			skip_ws(rd, &ws);
-			want_ws(rd, ws, true, 2 * (depth + 1));
-		} else if (rd->p < rd->end && *rd->p == ']') {
-			want_ws(rd, ws, true, 2 * depth);
-			rd->p++;
+		if ((error = next_or_close(rd, depth, ']')) < 0)
+			goto fail;
+		if (error == 1) {
 			*out = a;
 			return 0;
-		} else {
-			error = fail(rd, rd->p, rd->p < rd->end ? "',' or ']' expected" : "unexpected end of input");
-			goto fail;
 		}
 	}
 fail:
@@ -410,15 +433,10 @@ static int read_object(reader *rd, json_t **out, size_t depth)
 
 	if (!o)
 		return xch_error_oom();
-	rd->p++;
-	skip_ws(rd, &ws);
-	if (rd->p < rd->end && *rd->p == '}') {
-		want_ws(rd, ws, false, 0);
-		rd->p++;
+	if (open_container(rd, depth, '}')) {
 		*out = o;
 		return 0;
 	}
-	want_ws(rd, ws, true, 2 * (depth + 1));
 	for (;;) {
 		const unsigned char *at = rd->p;
 		const char *key;
@@ -483,20 +501,11 @@ static int read_object(reader *rd, json_t **out, size_t depth)
 			error = xch_error_oom();
 			goto fail;
 		}
-		skip_ws(rd, &ws);
-		if (rd->p < rd->end && *rd->p == ',') {
-			want_ws(rd, ws, false, 0);
-			rd->p++;
-			skip_ws(rd, &ws);
-			want_ws(rd, ws, true, 2 * (depth + 1));
-		} else if (rd->p < rd->end && *rd->p == '}') {
-			want_ws(rd, ws, true, 2 * depth);
-			rd->p++;
+		if ((error = next_or_close(rd, depth, '}')) < 0)
+			goto fail;
+		if (error == 1) {
 			*out = o;
 			return 0;
-		} else {
-			error = fail(rd, rd->p, rd->p < rd->end ? "',' or '}' expected" : "unexpected end of input");
-			goto fail;
 		}
 	}
 fail:
