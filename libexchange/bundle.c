@@ -20,6 +20,7 @@
 #include "util.h"
 #include "bundle.h"
 #include "manifest.h"
+#include "chan.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -30,6 +31,7 @@
 #define ENVELOPE_FORMAT "xch-envelope/1"
 #define DEFAULT_EXPIRY (30 * 86400)
 #define MANIFEST_MAX XCH_JSON_MAX_SIZE
+#define PLAIN_RING (1024 * 1024) /* decrypted payload between gpg's thread and the reader */
 
 struct xch_bundle_info {
 	char *envelope;   /* canonical JSON */
@@ -1175,7 +1177,7 @@ void xch_seal_result_dispose(xch_seal_result *r)
 typedef struct {
 	xch_crypto *c;
 	xch_container *box;
-	int fd;              /* the pipe's write end */
+	xch_chan *out;       /* the plaintext, to the payload reader */
 	bool reader_gone;    /* a write failed because the reader had stopped */
 	xch_crypto_result result;
 	int code;
@@ -1187,21 +1189,13 @@ static ssize_t box_read(void *payload, void *buf, size_t len)
 	return xch_container_payload_read(payload, buf, len);
 }
 
-static int pipe_write(void *payload, const void *data, size_t len)
+static int chan_write(void *payload, const void *data, size_t len)
 {
 	decrypt_ctx *d = payload;
-	const char *p = data;
 
-	while (len > 0) {
-		ssize_t n = write(d->fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			d->reader_gone = errno == EPIPE;
-			return xch_error_set_os(XCH_EOS, "cannot pass on the decrypted payload");
-		}
-		p += n;
-		len -= (size_t)n;
+	if (xch_chan_write(d->out, data, len) != 0) {
+		d->reader_gone = true;
+		return xch_error_set(XCH_EOS, "cannot pass on the decrypted payload: the reader stopped");
 	}
 	return 0;
 }
@@ -1209,29 +1203,16 @@ static int pipe_write(void *payload, const void *data, size_t len)
 static void *decryptor(void *arg)
 {
 	decrypt_ctx *d = arg;
-	d->code = xch_crypto_decrypt_verify(d->c, box_read, d->box, pipe_write, d, &d->result);
+	d->code = xch_crypto_decrypt_verify(d->c, box_read, d->box, chan_write, d, &d->result);
 	if (d->code < 0)
 		thread_error_take(&d->err, d->code);
-	close(d->fd);
+	xch_chan_close_write(d->out);
 	return NULL;
 }
 
-typedef struct {
-	int fd;
-	char buf[65536];
-} pipe_reader;
-
-static ssize_t pipe_pull(void *payload, const void **buf)
+static ssize_t chan_pull(void *payload, const void **buf)
 {
-	pipe_reader *p = payload;
-	ssize_t n;
-	do
-		n = read(p->fd, p->buf, sizeof(p->buf));
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return xch_error_set_os(XCH_EOS, "cannot read the decrypted payload");
-	*buf = p->buf;
-	return n;
+	return (ssize_t)xch_chan_pull(payload, buf);
 }
 
 static int info_new(xch_bundle_info **out)
@@ -1746,10 +1727,10 @@ static int verify(xch_bundle_info **out, xch_store *s, const char *path, const x
 	xch_buf me = XCH_BUF_INIT, tmpdir = XCH_BUF_INIT, keyids = XCH_BUF_INIT;
 	json_t *envj = NULL, *r;
 	decrypt_ctx d = { 0 };
-	pipe_reader pr;
+	xch_chan *plain = NULL;
 	pthread_t th;
 	bool started = false, ours = false;
-	int fd, pipefd[2] = { -1, -1 }, error;
+	int fd, error;
 	size_t i;
 
 	XCH_ARG(s && path);
@@ -1797,30 +1778,26 @@ static int verify(xch_bundle_info **out, xch_store *s, const char *path, const x
 		dir_entry_sink.manifest = dir_manifest;
 		sink = &dir_entry_sink;
 	}
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		error = xch_error_set_os(XCH_EOS, "cannot make a pipe");
+	/* gpg's plaintext reaches the reader through memory, not a second pipe */
+	if ((error = xch_chan_new(&plain, PLAIN_RING)) < 0)
 		goto done;
-	}
 	d.c = c;
 	d.box = box;
-	d.fd = pipefd[1];
+	d.out = plain;
 	if (pthread_create(&th, NULL, decryptor, &d) != 0) {
 		error = xch_error_set(XCH_EOS, "cannot start a thread");
 		goto done;
 	}
-	pipefd[1] = -1;
 	started = true;
-	pr.fd = pipefd[0];
-	if ((error = xch_payload_reader_new(&rd, pipe_pull, &pr, (uint64_t)64 << 30)) == 0)
+	if ((error = xch_payload_reader_new(&rd, chan_pull, plain, (uint64_t)64 << 30)) == 0)
 		error = read_payload(info, s, rd, envj, me.ptr, sink);
 	if (error == 0) {
 		/* drain what follows the archive so gpg can finish and check the signature */
-		char rest[4096];
-		while (read(pipefd[0], rest, sizeof(rest)) > 0)
+		const void *rest;
+		while (xch_chan_pull(plain, &rest) > 0)
 			;
 	}
-	close(pipefd[0]);
-	pipefd[0] = -1;
+	xch_chan_close_read(plain);
 	pthread_join(th, NULL);
 	started = false;
 	/*
@@ -1859,14 +1836,10 @@ static int verify(xch_bundle_info **out, xch_store *s, const char *path, const x
 		xch_buf_dispose(&tmpdir);
 done:
 	if (started) {
-		close(pipefd[0]);
-		pipefd[0] = -1;
+		xch_chan_close_read(plain);
 		pthread_join(th, NULL);
 	}
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
+	xch_chan_free(plain);
 	dir_stop(&dsink);
 	if (tmpdir.ptr) {
 		xch_error_state st;

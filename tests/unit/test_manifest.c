@@ -99,6 +99,7 @@ static void test_text_refuses_what_a_manifest_cannot_hold(void **state)
 	assert_int_equal(xch_manifest_entries_add_json(&l, bad), XCH_EMALFORMED);
 	assert_int_equal(l.n, 0);
 	json_decref(bad);
+	xch_manifest_entries_dispose(&l);
 	xch_buf_dispose(&out);
 }
 
