@@ -11,6 +11,7 @@
 #include "common.h"
 #include "deflate.h"
 
+#include <libdeflate.h>
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
@@ -66,6 +67,7 @@ struct worker {
 	z_stream zs;
 	bool init;
 	int level; /* current level of zs */
+	struct libdeflate_compressor *ld; /* a chunk deflated whole, at d->level */
 };
 
 static int slot_fail(struct slot *s, const char *what, int zret)
@@ -107,6 +109,28 @@ static void take_out(struct slot *s, z_stream *zs)
 	s->out_len = (size_t)(zs->next_out - s->out);
 }
 
+/*
+ * A chunk deflated whole, one member: libdeflate, about twice zlib's speed
+ * at the same level. Its header says operating system 3, as zlib's does.
+ */
+static int compress_whole(struct worker *wk, struct slot *s, int level)
+{
+	size_t n;
+
+	if (!wk->ld && !(wk->ld = libdeflate_alloc_compressor(level))) {
+		snprintf(s->message, sizeof(s->message), "out of memory");
+		s->error = XCH_ERROR;
+		return -1;
+	}
+	if (slot_reserve(s, libdeflate_gzip_compress_bound(wk->ld, s->in_len)) < 0)
+		return -1;
+	if (!(n = libdeflate_gzip_compress(wk->ld, s->in, s->in_len, s->out, s->out_cap)))
+		return slot_fail(s, "libdeflate_gzip_compress", 0);
+	s->out[9] = 3; /* OS: Unix */
+	s->out_len = n;
+	return 0;
+}
+
 static int compress_slot(struct worker *wk, struct slot *s, int level)
 {
 	z_stream *zs = &wk->zs;
@@ -115,6 +139,8 @@ static int compress_slot(struct worker *wk, struct slot *s, int level)
 
 	s->out_len = 0;
 	s->error = 0;
+	if (level > 0 && s->nseg == 1 && !s->seg[0].store)
+		return compress_whole(wk, s, level);
 	if (!wk->init) {
 		memset(zs, 0, sizeof(*zs));
 		/* 15 + 16: a gzip wrapper; deterministic header (mtime 0, no name) */
@@ -200,6 +226,8 @@ static void *worker_main(void *arg)
 	pthread_mutex_unlock(&d->lock);
 	if (wk.init)
 		deflateEnd(&wk.zs);
+	if (wk.ld)
+		libdeflate_free_compressor(wk.ld);
 	return NULL;
 }
 
