@@ -459,8 +459,8 @@ static int read_object(reader *rd, json_t **out, size_t depth)
 			}
 			memcpy(copy, key, keylen);
 			key = copy;
+			/* rare: a canonical key may hold escapes, but is not told apart */
 			sorted = false;
-			rd->canon = false; /* rare; canonical keys may hold escapes, but need not be told apart */
 		} else if (sorted && prev) {
 			int c = memcmp(prev, key, prevlen < keylen ? prevlen : keylen);
 			if (c > 0 || (c == 0 && prevlen >= keylen))
@@ -474,8 +474,10 @@ static int read_object(reader *rd, json_t **out, size_t depth)
 				goto fail;
 			}
 		}
-		prev = key;
-		prevlen = keylen;
+		if (sorted) {
+			prev = key;     /* in the text itself: it stays */
+			prevlen = keylen;
+		}
 		skip_ws(rd, &ws);
 		want_ws(rd, ws, false, 0);
 		if (rd->p >= rd->end || *rd->p != ':') {
