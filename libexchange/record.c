@@ -92,11 +92,12 @@ int xch_record_from_json(xch_record **out, json_t *json, const char *origin)
 	return make_record(out, json, origin, NULL, 0, false);
 }
 
-/* Parse data; its canonical text: made (MAKE), data itself (AS_IS) or none (NONE). */
-enum text_mode { TEXT_MAKE, TEXT_AS_IS, TEXT_NONE };
-
+/*
+ * Parse data; with text, its canonical text too: data itself when it is
+ * canonical already (as the store holds every record), else made.
+ */
 static int parse_record(xch_record **out, bool *canonical, const char *data, size_t len, const char *origin,
-                        enum text_mode mode)
+                        bool text)
 {
 	json_t *json;
 	bool canon = false;
@@ -109,25 +110,17 @@ static int parse_record(xch_record **out, bool *canonical, const char *data, siz
 		return error;
 	if (canonical)
 		*canonical = canon;
-	/* a text in canonical form is its own canonical text */
-	if (mode == TEXT_MAKE && canon)
-		mode = TEXT_AS_IS;
-	return make_record(out, json, origin, mode == TEXT_AS_IS ? data : NULL, len, mode == TEXT_NONE);
+	return make_record(out, json, origin, text && canon ? data : NULL, len, !text);
 }
 
 int xch_record_parse_untexted(xch_record **out, bool *canonical, const char *data, size_t len, const char *origin)
 {
-	return parse_record(out, canonical, data, len, origin, TEXT_NONE);
-}
-
-int xch_record_parse_stored(xch_record **out, const char *data, size_t len, const char *origin)
-{
-	return parse_record(out, NULL, data, len, origin, TEXT_AS_IS);
+	return parse_record(out, canonical, data, len, origin, false);
 }
 
 int xch_record_parse(xch_record **out, const char *data, size_t len, const char *origin)
 {
-	return parse_record(out, NULL, data, len, origin, TEXT_MAKE);
+	return parse_record(out, NULL, data, len, origin, true);
 }
 
 int xch_record_load(xch_record **out, const char *path)

@@ -16,13 +16,6 @@ struct xch_record {
 int xch_record_from_json(xch_record **out, json_t *json, const char *origin);
 
 /*
- * Parse a record as the store holds it: in canonical form already, so its
- * bytes are its canonical text, not made again (what seal sends is the
- * blob itself).
- */
-int xch_record_parse_stored(xch_record **out, const char *data, size_t len, const char *origin);
-
-/*
  * Parse a record without making its canonical text (xch_record_canonical
  * gives NULL, 0): for who serialises it elsewhere. *canonical tells
  * whether data is that text already (xch_json_parse_canon).

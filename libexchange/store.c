@@ -381,7 +381,7 @@ static int tree_blob(git_blob **out, git_repository *repo, git_tree *tree, const
 
 static int record_from_blob(xch_record **out, git_blob *blob, const char *path)
 {
-	return xch_record_parse_stored(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), path);
+	return xch_record_parse(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), path);
 }
 
 /* Find the live record id in tree: its type's path. */
@@ -606,7 +606,7 @@ static int foreach_blobs(xch_store *s, git_tree *tree, const char *prefix, xch_r
 		pf.bytes -= len;
 		pthread_cond_broadcast(&pf.cv);
 		pthread_mutex_unlock(&pf.mu);
-		if ((error = xch_record_parse_stored(&r, data, len, pf.refs[i].path)) == 0)
+		if ((error = xch_record_parse(&r, data, len, pf.refs[i].path)) == 0)
 			error = cb(r, payload);
 		xch_record_free(r);
 		free(data);
